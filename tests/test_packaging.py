@@ -1,0 +1,64 @@
+"""The install files agree with each other, and committed notebooks follow the conventions."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PIP = {"pytorch": "torch"}
+NOT_PACKAGES = {"python", "pip", "pip:"}
+
+
+def _name(spec):
+    return re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_matches_pyproject():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    pip_specs = {_name(s): s.replace(" ", "") for s in pip_deps}
+    conda_specs = {}
+    env = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    for line in env.splitlines():
+        m = re.match(r"^  - ([A-Za-z0-9_.\-]+[^#]*)$", line)
+        if m:
+            spec = m.group(1).strip()
+            name = CONDA_TO_PIP.get(_name(spec), _name(spec))
+            if name not in NOT_PACKAGES:
+                conda_specs[name] = name + spec[len(_name(spec)):]
+    assert sorted(conda_specs) == sorted(pip_specs)
+    assert conda_specs == pip_specs  # same lower bounds too
+    assert all("<" not in s and "==" not in s for s in pip_specs.values()), "runtime bounds are lower bounds only"
+
+
+def test_readme_has_exactly_one_test_command_used_by_ci():
+    readme = (ROOT / "README.md").read_text()
+    block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.S)
+    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev]"' in block[0]
+    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_conventions(path):
+    nb = json.loads(path.read_text())
+    assert re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", path.name), "name notebooks NN_topic.ipynb"
+    cells = nb["cells"]
+    for c in cells:
+        if c["cell_type"] == "code":
+            assert not c.get("outputs") and c.get("execution_count") is None, "strip outputs before committing"
+    first, second = "".join(cells[0]["source"]), "".join(cells[1]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith("# ") and "colab.research.google.com" in first
+    assert cells[1]["cell_type"] == "code" and '"google.colab" in sys.modules' in second
+    assert any("assert" in "".join(c["source"]) for c in cells if c["cell_type"] == "code"), \
+        "a notebook asserts its key numbers"
+
+
+def test_every_notebook_is_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    for p in NOTEBOOKS:
+        assert f"notebooks/{p.name}" in readme, p.name
