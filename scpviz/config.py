@@ -203,8 +203,8 @@ class Budget:
 # on 2 CPU cores while still exercising every code path.
 BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
     "distances": {
-        "full": dict(n_grid=4001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
-        "quick": dict(n_grid=801, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
+        "full": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
+        "quick": dict(n_grid=3001, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
     },
     "importance": {
         "full": dict(n_train=60000, epochs=5, n_slices=100, hidden=(1024, 512, 256)),

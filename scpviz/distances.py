@@ -35,6 +35,7 @@ __all__ = [
     "radon_slices",
     "directions_2d",
     "sliced_cramer",
+    "sliced_cramer_estimates",
     "shape_density",
     "shift_landscape",
     "box_landscape",
@@ -472,6 +473,38 @@ def sliced_cramer(X, Y, n_slices=100, p=2, seed=None, slices=None):
     return _out(val, torch_in)
 
 
+def sliced_cramer_estimates(X, Y, n_slices_list, n_seeds=20, p=2, seed=0):
+    """Monte-Carlo estimates of SC_p for several L and seeds, to watch the estimator converge.
+
+    For each seed one batch of ``max(n_slices_list)`` slices is drawn and the
+    per-slice C_p^p computed once (batched); the estimate with L slices uses the
+    first L of them. Estimates for different seeds are independent.
+
+    Returns
+    -------
+    dict
+        ``"L"`` (array of L), ``"estimates"`` (n_seeds × len(L)), ``"mean"``,
+        ``"sd"`` (over seeds, ddof=1).
+    """
+    p = _check_p(p)
+    Ls = np.asarray(list(n_slices_list), dtype=int)
+    if Ls.size == 0 or np.any(Ls < 1):
+        raise ValueError(f"n_slices_list={list(n_slices_list)!r} must hold positive integers.")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 2:
+        raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 2 (a spread needs two estimates).")
+    Xt, Yt = _cloud(X, "X"), _cloud(Y, "Y")
+    if Xt.shape[1] != Yt.shape[1]:
+        raise ValueError(f"X and Y live in different dimensions ({Xt.shape[1]} vs {Yt.shape[1]}).")
+    dt = _common_dtype(Xt, Yt)
+    Xt, Yt = Xt.to(dt), Yt.to(dt)
+    est = np.empty((int(n_seeds), Ls.size))
+    for k in range(int(n_seeds)):  # a handful of seeds; each is one batched call over all slices
+        s = random_slices(int(Ls.max()), Xt.shape[1], seed=int(seed) + k, dtype=dt, device=Xt.device)
+        cp = (cramer_samples(s @ Xt.T, s @ Yt.T, p=p) ** p).detach().cpu().numpy()
+        est[k] = (np.cumsum(cp)[Ls - 1] / Ls) ** (1.0 / p)
+    return {"L": Ls, "estimates": est, "mean": est.mean(0), "sd": est.std(0, ddof=1)}
+
+
 # --------------------------------------------------------------------------- Figure 2
 
 def shape_density(shape, x, width=1.0, shift=0.0):
@@ -520,7 +553,7 @@ def shift_landscape(taus, shape="box", width=1.0, ps=(1, 2), grid=None):
     Returns
     -------
     dict
-        ``"tau"``, ``"x"``, ``"p0"`` (the base density) and one array of shape
+        ``"tau"``, ``"x"``, ``"p0"`` (the base density), ``"shape"``, ``"width"`` and one array of shape
         (T,) per distance: ``"JS"``, ``"W{p}"``, ``"C{p}"`` (e.g. ``"C2"``).
     """
     taus = np.atleast_1d(np.asarray(taus, dtype=np.float64))
@@ -532,7 +565,8 @@ def shift_landscape(taus, shape="box", width=1.0, ps=(1, 2), grid=None):
     x = np.asarray(grid, dtype=np.float64)
     p0 = shape_density(shape, x, width)
     p1 = shape_density(shape, x, width, shift=taus)
-    out = {"tau": taus, "x": x, "p0": p0, "JS": js_distance(p0[None, :], p1, x)}
+    out = {"tau": taus, "x": x, "p0": p0, "shape": shape, "width": float(width),
+           "JS": js_distance(p0[None, :], p1, x)}
     for p in ps:
         out[f"W{p:g}"] = wasserstein(p0[None, :], p1, x, p=p)
         out[f"C{p:g}"] = cramer(p0[None, :], p1, x, p=p)

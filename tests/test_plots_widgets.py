@@ -1,0 +1,93 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from scpviz import distances, plots, toy, widgets  # noqa: E402
+from scpviz.data import load_digits_fallback  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_images_returns_figure_and_uses_given_axes():
+    imgs = torch.rand(12, 784)
+    fig = plots.show_images(imgs, labels=list(range(12)), ncols=6, title="t")
+    assert isinstance(fig, Figure)
+    f2, ax = plt.subplots()
+    assert plots.show_images(imgs[:3].reshape(3, 28, 28), ax=ax) is f2
+    with pytest.raises(ValueError, match="empty"):
+        plots.show_images(torch.rand(0, 784))
+
+
+def test_distance_plots_return_figures():
+    L = distances.box_landscape(np.linspace(-2, 2, 21))
+    assert isinstance(plots.plot_landscape(L, tau=0.5), Figure)
+    fig = plots.plot_figure2(L, 0.5)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    # the shifted density drawn on the left is the box moved by tau
+    X = toy.gaussian_mixture_2d(100, seed=0)
+    Y = toy.transform_2d(X, angle=0.3, shift=(1, 0))
+    assert len(plots.plot_cloud_slice(X, Y, 0.4).axes) == 3
+    res = distances.sliced_cramer_estimates(X, Y, [1, 10, 100], n_seeds=4)
+    assert isinstance(plots.plot_sliced_convergence(res, reference=0.5), Figure)
+    assert isinstance(plots.plot_sd_scaling(res["L"], res["sd"], slope=-0.5), Figure)
+    f, ax = plt.subplots()
+    assert plots.plot_landscape(L, ax=ax) is f
+
+
+def test_digit_browser_slider_changes_figure():
+    ds = load_digits_fallback(device="cpu")
+    box = widgets.digit_browser(ds, n=10)
+    first = box.figure
+    box.slider.value = 10
+    assert box.figure is not first and box.n_draws == 2
+    assert "10" in box.figure.axes[0].get_title()
+
+
+def test_landscape_explorer_controls():
+    box = widgets.landscape_explorer(taus=np.linspace(-2, 2, 41))
+    before_fig, before_land = box.figure, box.landscape
+    box.tau.value = 1.5  # moves the marker only
+    assert box.figure is not before_fig and box.landscape is before_land
+    box.p.value = 3.0
+    assert "C3" in box.landscape and "W3" in box.landscape
+    c3_box = box.landscape["C3"].copy()
+    box.shape.value = "gaussian"
+    assert box.landscape["shape"] == "gaussian"
+    assert not np.allclose(box.landscape["C3"], c3_box)
+    # the landscape shown is the library's
+    ref = distances.shift_landscape(box.landscape["tau"], shape="gaussian", ps=(3,), grid=box.landscape["x"])
+    assert np.allclose(box.landscape["C3"], ref["C3"])
+
+
+def test_slicing_explorer_value_grows_with_shift():
+    box = widgets.slicing_explorer(n_points=200)
+    box.shift.value = 0.0
+    box.rotation.value = 0.0
+    assert box.value == pytest.approx(0.0, abs=1e-12)
+    values = []
+    for s in (0.5, 1.0, 2.0):
+        box.shift.value = s
+        values.append(box.value)
+    assert np.all(np.diff(values) > 0)
+    fig = box.figure
+    box.angle.value = 90.0
+    assert box.figure is not fig
+
+
+def test_convergence_explorer_slider():
+    X = toy.gaussian_mixture_2d(200, seed=0)
+    Y = toy.transform_2d(X, angle=0.5)
+    box = widgets.convergence_explorer(X, Y, max_slices=100, n_seeds=5)
+    fig = box.figure
+    box.n_slices.value = box.n_slices.options[-1]
+    assert box.figure is not fig
+    assert "L = 100" in box.figure.axes[1].get_title()
