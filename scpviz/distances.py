@@ -14,8 +14,9 @@ tensors; NumPy inputs give NumPy/float outputs, torch inputs give tensors.
 
 Measured on the 2-core CPU this collection is developed on:
 ``sliced_cramer`` between two clouds of 10,000 points in 10-D with L = 100
-slices takes about 0.1 s (see ``benchmarks/``); ``cramer_samples`` costs one
-sort of the n + m points, O((n+m) log(n+m)).
+slices takes 0.24 s in float64 (0.22 s in float32, best of 5); ``cramer_samples``
+costs sorts of the n + m points, O((n+m) log(n+m)): 3.6 ms, 41 ms and 0.46 s for
+n = m = 10⁴, 10⁵, 10⁶ (roughly ×11 per ×10, the n log n growth).
 """
 
 from __future__ import annotations
