@@ -207,8 +207,8 @@ BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
         "quick": dict(n_grid=3001, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
     },
     "importance": {
-        "full": dict(n_train=60000, epochs=5, n_slices=100, hidden=(1024, 512, 256)),
-        "quick": dict(n_train=1000, epochs=1, n_slices=100, hidden=(64, 32)),
+        "full": dict(n_train=60000, epochs=5, lr=1e-4, n_slices=100, hidden=(1024, 512, 256)),
+        "quick": dict(n_train=2000, epochs=5, lr=1e-3, n_slices=100, hidden=(64, 32)),
     },
     "permuted_mnist": {
         "full": dict(n_tasks=10, epochs=20, n_train=60000, n_test=10000, n_slices=100,

@@ -42,6 +42,7 @@ __all__ = [
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",
+    "pool_images",
 ]
 
 MNIST_NAME = "MNIST"
@@ -458,3 +459,15 @@ def write_idx_mnist(root, n_train: int = 20, n_test: int = 10, seed: int = 0) ->
         write(f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, size=(n, 28, 28)), 2051)
         write(f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, 2049)
     return Path(root)
+
+
+def pool_images(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """Average-pool square images (N×784, N×28×28 or N×1×28×28) by ``factor`` and flatten (28×28 → 7×7 = 49).
+
+    For *tiny* networks whose full M × M importance matrices fit in memory (notebooks 03–05).
+    """
+    n = len(x)
+    side = int(round((x[0].numel()) ** 0.5))
+    if side * side != x[0].numel() or side % factor:
+        raise ValueError(f"images of {x[0].numel()} pixels cannot be pooled by factor={factor}.")
+    return F.avg_pool2d(x.reshape(n, 1, side, side), factor).flatten(1)

@@ -54,6 +54,11 @@ __all__ = [
     "scp_importance_reference",
     "fisher_importance",
     "mas_importance",
+    "mean_jacobian",
+    "gamma_from_jacobian",
+    "full_importance_matrices",
+    "scp_convergence",
+    "flatten_importance",
     "trainable_parameters",
     "iter_batches",
     "FISHER_LABELS",
@@ -400,19 +405,28 @@ class _LinearRule:
         return len(mods) == len(set(mods)) and all(a.ndim == 2 and o.ndim == 2 for _, a, o in self.records)
 
     def accumulate(self, terms):
+        """Backward each term to the layer outputs; Σ_terms f(δ) first, then one product with f(a) per layer.
+
+        The input a of a layer is the same for every term (e.g. every class of
+        the exact Fisher), so Σ_t f(δ_t)ᵀ f(a) = (Σ_t f(δ_t))ᵀ f(a): the
+        expensive layer-sized product is done once per batch, not once per term.
+        """
         recs = [r for r in self.records if r[2].requires_grad]
         outs = [o for _, _, o in recs]
+        fsum = [None] * len(recs)
         for t, ell in enumerate(terms):
             deltas = torch.autograd.grad(ell.sum(), outs, retain_graph=t < len(terms) - 1, allow_unused=True)
-            for (m, a, _), d in zip(recs, deltas):
-                if d is None:  # layer after the preserved representation: no gradient
-                    continue
-                names = self.mods[m]
-                fd = self.f(d)
-                if "weight" in names:
-                    self.acc[names["weight"]] += fd.T @ self.f(a)
-                if "bias" in names:
-                    self.acc[names["bias"]] += fd.sum(0)
+            for i, d in enumerate(deltas):
+                if d is not None:  # None: a layer after the preserved representation
+                    fsum[i] = self.f(d) if fsum[i] is None else fsum[i].add_(self.f(d))
+        for (m, a, _), fd in zip(recs, fsum):
+            if fd is None:
+                continue
+            names = self.mods[m]
+            if "weight" in names:
+                self.acc[names["weight"]] += fd.T @ self.f(a)
+            if "bias" in names:
+                self.acc[names["bias"]] += fd.sum(0)
         self.records = []
 
 
@@ -598,3 +612,130 @@ def mas_importance(model, data, form="paper", layer=None, batch_size=500, method
         return _run_per_sample(model, params, data, losses, reduce, method, batch_size)
     finally:
         hook.remove()
+
+
+# --------------------------------------------------------------------------- teaching helpers
+
+def mean_jacobian(model, data, layer=None, batch_size=2000) -> dict:
+    """J̄ = ∂φ̄/∂θ, the Jacobian of the mean response (Algorithm 1, step 1), per parameter.
+
+    Returns ``{name: Tensor of shape (K, *param.shape)}``. K backward passes per
+    batch; meant for small K (a classifier's logits), e.g. to study how the
+    Monte-Carlo Γ converges with L through :func:`gamma_from_jacobian`.
+    """
+    params = trainable_parameters(model)
+    layer_mod = _resolve_layer(model, layer)
+    device, dtype = _model_device(model), _model_dtype(model)
+    acc, n = None, 0
+    with eval_mode(model):
+        for x, _ in iter_batches(data, batch_size, device, dtype):
+            total = _forward_at(model, x, layer_mod).sum(0)
+            K = total.numel()
+            if acc is None:
+                acc = {k: torch.zeros((K,) + p.shape, device=device, dtype=p.dtype) for k, p in params.items()}
+            for k in range(K):
+                grads = torch.autograd.grad(total[k], list(params.values()), retain_graph=k < K - 1,
+                                            allow_unused=True)
+                for name, g in zip(params, grads):
+                    if g is not None:
+                        acc[name][k] += g
+            n += len(x)
+    return {k: v / n for k, v in acc.items()}
+
+
+def gamma_from_jacobian(jac: dict, slices=None, exact=False) -> dict:
+    """Γ_ii = (1/L) Σ_l (ξ_l · J̄_i)² from a precomputed J̄ (:func:`mean_jacobian`), without new backward passes.
+
+    Uses Γ = diag(J̄ᵀ S J̄) = Σ_{k,k'} S_kk' J̄_k ∘ J̄_k' with S = (1/L) Σ ξ_l ξ_lᵀ
+    (``exact=True``: S = I/K).
+    """
+    K = next(iter(jac.values())).shape[0]
+    if exact:
+        S = torch.eye(K, dtype=torch.float64) / K
+    else:
+        if slices is None:
+            raise ValueError("slices is required unless exact=True.")
+        s = _prepare_slices(slices, K, torch.float64, "cpu")
+        S = s.T @ s / s.shape[0]
+    out = {}
+    for name, J in jac.items():
+        Jf = J.reshape(K, -1)
+        SJ = S.to(device=Jf.device, dtype=Jf.dtype) @ Jf
+        out[name] = (SJ * Jf).sum(0).reshape(J.shape[1:])
+    return out
+
+
+def full_importance_matrices(model, x, slices=None, exact=False) -> dict:
+    """The full (not diagonal) F, Ω and Γ of a *small* model, as M × M matrices (M = #parameters).
+
+    F = (1/N) Σ_n Jₙᵀ (diag p − p pᵀ) Jₙ (eq 3, exact expectation over y),
+    Ω = (1/N) Σ_n (∇θ‖φₙ‖²)(∇θ‖φₙ‖²)ᵀ (eq 7), Γ = J̄ᵀ S J̄ (eq 19, S = (1/L) Σ ξξᵀ or I/K).
+    Per-sample Jacobians by ``torch.func.jacrev``; use only for models with a few
+    thousand parameters (notebooks 03–05).
+
+    Returns
+    -------
+    dict
+        ``"F"``, ``"Omega"``, ``"Gamma"`` (M × M) and ``"names"``/``"shapes"`` of the flattening order.
+    """
+    from torch.func import functional_call, jacrev, vmap
+
+    params = trainable_parameters(model)
+    names = list(params)
+    M = sum(p.numel() for p in params.values())
+    if M > 20000:
+        raise ValueError(f"the model has {M} parameters; full M×M matrices are for small models (≤ 20,000).")
+    detached = {k: v.detach() for k, v in params.items()}
+    with eval_mode(model):
+        def f(p, xi):
+            return functional_call(model, p, (xi.unsqueeze(0),)).reshape(-1)
+        Jd = vmap(jacrev(f), in_dims=(None, 0))(detached, x)          # name -> (N, K, *shape)
+        J = torch.cat([Jd[k].reshape(len(x), -1, params[k].numel()) for k in names], dim=2)  # (N, K, M)
+        out = model(x).reshape(len(x), -1).detach()
+    N, K = out.shape
+    p = torch.softmax(out, dim=1)
+    H = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+    Fm = torch.einsum("nkm,nkl,nlj->mj", J, H, J) / N
+    g = 2 * torch.einsum("nk,nkm->nm", out, J)                          # ∇θ ‖φ_n‖²
+    Om = g.T @ g / N
+    Jbar = J.mean(0)
+    if exact:
+        S = torch.eye(K, dtype=J.dtype) / K
+    else:
+        s = _prepare_slices(slices, K, J.dtype, J.device)
+        S = s.T @ s / s.shape[0]
+    Gm = Jbar.T @ S @ Jbar
+    return {"F": Fm, "Omega": Om, "Gamma": Gm, "names": names, "shapes": [tuple(params[k].shape) for k in names]}
+
+
+def flatten_importance(imp: dict) -> torch.Tensor:
+    """All entries of an importance dict as one 1-D tensor (parameter order of the dict)."""
+    return torch.cat([v.reshape(-1) for v in imp.values()])
+
+
+def scp_convergence(jac: dict, n_slices_list, n_seeds=10, seed=0) -> dict:
+    """Relative error ‖Γ_L − Γ_∞‖ / ‖Γ_∞‖ of the Monte-Carlo Γ (eq 19) against its L → ∞ limit.
+
+    Parameters
+    ----------
+    jac : dict
+        From :func:`mean_jacobian`.
+    n_slices_list : sequence of int
+        The L values.
+    n_seeds : int
+        Independent slice draws per L.
+
+    Returns
+    -------
+    dict
+        ``"L"``, ``"errors"`` (n_seeds × len(L)), ``"mean"``.
+    """
+    Ls = [_check_n_slices(int(v)) for v in n_slices_list]
+    exact = flatten_importance(gamma_from_jacobian(jac, exact=True))
+    K = next(iter(jac.values())).shape[0]
+    err = np.empty((int(n_seeds), len(Ls)))
+    for k in range(int(n_seeds)):
+        for j, L in enumerate(Ls):
+            g = flatten_importance(gamma_from_jacobian(jac, random_slices(L, K, seed=seed + 1000 * k + j)))
+            err[k, j] = ((g - exact).norm() / exact.norm()).item()
+    return {"L": np.array(Ls), "errors": err, "mean": err.mean(0)}

@@ -10,9 +10,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "new_axes", "show_images"]
+__all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
+           "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
+           "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
+METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
 DISTANCE_COLORS = {"JS": "#d62728", "W1": "#1f77b4", "W2": "#17becf", "C1": "#ff7f0e", "C2": "#2ca02c"}
 
 
@@ -203,4 +206,79 @@ def plot_sd_scaling(L, sd, slope=None, ax=None, title="Spread of the estimate"):
     ax.set_ylabel("sd of SC₂ estimate")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- importances (notebook 05)
+
+def plot_importance_histograms(importances, lams=None, bins=60, ax=None, title="log₁₀(λ × importance) (Figure 3b)"):
+    """Histograms of log₁₀(λ·importance) per method (Figure 3b).
+
+    Parameters
+    ----------
+    importances : dict
+        ``{"ewc": {...}, "mas": {...}, "scp": {...}}`` importance dicts.
+    lams : dict, optional
+        λ per method (default 1).
+    """
+    fig, ax = new_axes(ax, figsize=(6, 3.6))
+    lams = lams or {}
+    for method, imp in importances.items():
+        v = np.concatenate([_np(t).ravel() for t in imp.values()]) * lams.get(method, 1.0)
+        v = v[v > 0]
+        if v.size == 0:
+            continue
+        ax.hist(np.log10(v), bins=bins, histtype="stepfilled", alpha=0.35, density=True,
+                color=METHOD_COLORS.get(method), label=f"{METHOD_LABELS.get(method, method)}, λ={lams.get(method, 1.0):g}")
+        ax.hist(np.log10(v), bins=bins, histtype="step", density=True, color=METHOD_COLORS.get(method))
+    ax.set_xlabel("log₁₀(λ × importance)")
+    ax.set_ylabel("density of parameters")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_gamma_convergence(result, ax=None, title="Γ_L → Γ_∞ (eq 19)"):
+    """Relative error of the Monte-Carlo Γ against L on log–log axes, with the 1/√L guide."""
+    fig, ax = new_axes(ax)
+    L, err = _np(result["L"]).astype(float), _np(result["errors"])
+    ax.loglog(L, err.T, color=METHOD_COLORS["scp"], alpha=0.15)
+    ax.loglog(L, err.mean(0), "o-", color=METHOD_COLORS["scp"], label="mean over slice draws")
+    ax.loglog(L, err.mean(0)[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
+    ax.set_xlabel("number of slices L")
+    ax.set_ylabel("‖Γ_L − Γ_∞‖ / ‖Γ_∞‖")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_spectra(matrices, ax=None, title="Eigen-spectra of the full importance matrices"):
+    """Sorted eigenvalues (log scale) of full PSD matrices, e.g. ``{"ewc": F, "mas": Ω, "scp": Γ}``."""
+    fig, ax = new_axes(ax)
+    for method, M in matrices.items():
+        ev = np.sort(np.clip(np.linalg.eigvalsh(_np(M).astype(np.float64)), 0, None))[::-1]
+        ev = ev / ev[0] if ev[0] > 0 else ev
+        ax.semilogy(np.arange(1, len(ev) + 1), np.maximum(ev, 1e-18), color=METHOD_COLORS.get(method),
+                    label=METHOD_LABELS.get(method, method))
+    ax.set_ylim(1e-17, 2)
+    ax.set_xlabel("eigenvalue index")
+    ax.set_ylabel("eigenvalue / largest")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
+    """Grouped bars: weight of task t (oldest first) in the accumulated importance, per merge rule."""
+    fig, ax = new_axes(ax, figsize=(7, 3.6))
+    rules = list(weights)
+    T = len(next(iter(weights.values())))
+    width = 0.8 / len(rules)
+    for i, r in enumerate(rules):
+        w = _np(weights[r])
+        ax.bar(np.arange(1, T + 1) + (i - (len(rules) - 1) / 2) * width, w / w.sum(), width=width, label=r)
+    ax.set_xlabel("task t (1 = oldest)")
+    ax.set_ylabel("share of the total weight")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
     return fig

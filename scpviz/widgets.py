@@ -15,9 +15,10 @@ from IPython.display import display
 
 import numpy as np
 
-from . import distances, plots, toy
+from . import distances, importance, plots, toy
 
-__all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer"]
+__all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
+           "importance_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -173,5 +174,68 @@ def convergence_explorer(X, Y, max_slices=1000, n_seeds=20, seed=0, reference=No
         return fig
 
     slider.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30, 100, 300, 1000), n_seeds=5,
+                        seed=0, title=""):
+    """SCP's Γ with L slices at a chosen layer (notebook 05).
+
+    The L slider and the layer selector redraw: left, the histogram of
+    log₁₀ Γ_L against the exact Γ_∞; right, the relative error ‖Γ_L − Γ_∞‖/‖Γ_∞‖
+    against L with a marker at the chosen L. J̄ is computed once per layer
+    (:func:`scpviz.importance.mean_jacobian`), so moving L costs no backward pass.
+
+    Parameters
+    ----------
+    layers : dict, optional
+        ``{label: submodule or None}``; None is the model output (default ``{"output": None}``).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``n_slices``, ``layer`` (controls), ``gamma`` (Γ_L shown), ``exact``, ``figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    layers = layers or {"output": None}
+    cache = {}
+    L_s = W.SelectionSlider(options=list(n_slices_options), value=100 if 100 in n_slices_options
+                            else n_slices_options[0], description="slices L", continuous_update=False)
+    layer_d = W.Dropdown(options=list(layers), value=list(layers)[0], description="layer")
+    out = W.Output()
+    box = W.VBox([W.HBox([L_s, layer_d]), out])
+    box.n_slices, box.layer = L_s, layer_d
+
+    def state():
+        key = layer_d.value
+        if key not in cache:
+            jac = importance.mean_jacobian(model, data, layer=layers[key])
+            conv = importance.scp_convergence(jac, n_slices_options, n_seeds=n_seeds, seed=seed)
+            cache[key] = (jac, importance.gamma_from_jacobian(jac, exact=True), conv)
+        return cache[key]
+
+    def draw():
+        jac, exact, conv = state()
+        K = next(iter(jac.values())).shape[0]
+        box.gamma = importance.gamma_from_jacobian(jac, distances.random_slices(L_s.value, K, seed=seed))
+        box.exact = exact
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+        for label, g, style in ((f"Γ with L = {L_s.value}", box.gamma, "stepfilled"), ("Γ exact (L → ∞)", exact, "step")):
+            v = importance.flatten_importance(g).detach().cpu().numpy()
+            v = v[v > 0]
+            a0.hist(np.log10(v), bins=60, density=True, histtype=style, alpha=0.5 if style == "stepfilled" else 1,
+                    color=plots.METHOD_COLORS["scp"] if style == "stepfilled" else "k", label=label)
+        a0.set_xlabel("log₁₀ Γ_ii")
+        a0.set_ylabel("density of parameters")
+        a0.set_title(f"{title} layer '{layer_d.value}' (K = {K})".strip())
+        a0.legend(fontsize=8)
+        plots.plot_gamma_convergence(conv, ax=a1)
+        a1.axvline(L_s.value, color="k", lw=0.8)
+        return fig
+
+    L_s.observe(lambda change: _redraw(box, out, draw), names="value")
+    layer_d.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

@@ -9,7 +9,6 @@ from scpviz.data import Task
 from scpviz.distances import random_slices
 from scpviz.importance import (fisher_importance, mas_importance, scp_importance, scp_importance_reference)
 
-torch.set_default_dtype(torch.float64)
 
 
 def mlp(sizes, seed=0, act=nn.Tanh):

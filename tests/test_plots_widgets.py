@@ -91,3 +91,35 @@ def test_convergence_explorer_slider():
     box.n_slices.value = box.n_slices.options[-1]
     assert box.figure is not fig
     assert "L = 100" in box.figure.axes[1].get_title()
+
+
+def _tiny_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4))
+
+
+def test_importance_plots_return_figures():
+    from scpviz import bugs, importance
+
+    m, x = _tiny_model(), torch.randn(20, 5)
+    imps = {"ewc": importance.fisher_importance(m, x), "mas": importance.mas_importance(m, x),
+            "scp": importance.scp_importance(m, x, n_slices=10, seed=0)}
+    assert isinstance(plots.plot_importance_histograms(imps, {"ewc": 10.0}), Figure)
+    conv = importance.scp_convergence(importance.mean_jacobian(m, x), [1, 10, 100], n_seeds=3)
+    assert isinstance(plots.plot_gamma_convergence(conv), Figure)
+    full = importance.full_importance_matrices(m.double(), x.double(), exact=True)
+    assert isinstance(plots.plot_spectra({"ewc": full["F"], "scp": full["Gamma"]}), Figure)
+    assert isinstance(plots.plot_merge_weights(bugs.all_merge_weights(4)), Figure)
+
+
+def test_importance_explorer_controls():
+    m, x = _tiny_model(), torch.randn(30, 5)
+    box = widgets.importance_explorer(m, x, layers={"output": None, "hidden": m[1]}, n_slices_options=(1, 10, 100),
+                                      n_seeds=2)
+    g100, fig = box.gamma, box.figure
+    box.n_slices.value = 1
+    assert box.figure is not fig
+    assert not torch.allclose(box.gamma["0.weight"], g100["0.weight"])
+    box.layer.value = "hidden"
+    assert "K = 8" in box.figure.axes[0].get_title()
+    assert torch.all(box.gamma["2.weight"] == 0)  # parameters after the preserved layer

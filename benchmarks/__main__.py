@@ -1,0 +1,40 @@
+"""python -m benchmarks [--smoke] — run every benchmark and print one table."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import torch
+
+from . import importance
+from .common import table
+
+
+def run(smoke=False):
+    if smoke:
+        rows = [importance.bench_scp(n=300, n_slices=8, hidden=(32, 16))]
+        rows += importance.bench_persample(n=20, hidden=(32, 16))
+        rows += importance.bench_penalty(steps=5, hidden=(32, 16))
+    else:
+        rows = [importance.bench_scp()]
+        rows += importance.bench_persample()
+        rows += importance.bench_penalty()
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (what CI runs)")
+    args = ap.parse_args(argv)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+          f"torch {torch.__version__}")
+    rows = run(args.smoke)
+    print(table([[r["metric"], f"{r['ours']:.4g} s", f"{r['baseline']:.4g} s", f"{r['ratio']:.2f}x",
+                  f"{r['diff']:.1e}"] for r in rows],
+                ["metric", "ours", "baseline", "baseline/ours (ours/base for steps)", "max rel diff"]))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
