@@ -211,11 +211,11 @@ BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
         "quick": dict(n_train=2000, epochs=5, lr=1e-3, n_slices=100, hidden=(64, 32)),
     },
     "permuted_mnist": {
-        "full": dict(n_tasks=10, epochs=20, n_train=60000, n_test=10000, n_slices=100,
+        "full": dict(n_tasks=10, epochs=20, n_train=55000, n_val=5000, n_test=10000, n_slices=100,
                      seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), hidden=(1024, 512, 256),
-                     batch_size=100, lr=1e-4),
-        "quick": dict(n_tasks=3, epochs=1, n_train=1000, n_test=500, n_slices=20,
-                      seeds=(0,), hidden=(64, 32), batch_size=100, lr=1e-3),
+                     batch_size=100, lr=1e-4, lams=tuple(10.0 ** i for i in range(-3, 10))),
+        "quick": dict(n_tasks=3, epochs=2, n_train=1000, n_val=200, n_test=500, n_slices=20,
+                      seeds=(0,), hidden=(64, 32), batch_size=100, lr=1e-3, lams=(10.0, 1000.0)),
     },
     "autoencoders": {
         "full": dict(order=(2, 7, 4, 0, 9, 1, 6, 5, 8, 3), epochs=50, n_slices=100,

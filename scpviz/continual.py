@@ -7,13 +7,16 @@ epoch from a seeded generator) — no DataLoader or per-sample transforms in the
 hot loop. The consolidation penalty's gradient is added with the fused path
 (:meth:`scpviz.consolidation.Consolidation.add_penalty_grad_`).
 
-This module currently provides single-task training (:func:`train_task`) and
-evaluation (:func:`evaluate`); sequences of tasks build on them.
+:func:`train_sequence` trains on a list of tasks and returns a :class:`History`
+(the metric of every task seen so far after every epoch, losses, timings, the
+configuration and the dataset's name) with the continual-learning metrics
+(average accuracy, forgetting, backward transfer, intransigence).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from typing import Callable
@@ -23,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-__all__ = ["Objective", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "train_task", "evaluate"]
+__all__ = ["Objective", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "train_task", "train_sequence",
+           "evaluate", "History"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +103,37 @@ def evaluate(model, x, y=None, objective="classification", batch_size=2000) -> f
     return total / n
 
 
+def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_penalty):
+    """One pass over (x, y) in a seeded random order; returns the mean training loss (a float)."""
+    n = len(x)
+    order = torch.randperm(n, generator=gen).to(x.device)
+    total = torch.zeros((), device=x.device)
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        xb = x[idx]
+        yb = None if y is None else y[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = obj.loss(model(xb), xb, yb)
+        loss.backward()
+        if use_penalty:
+            consolidation.add_penalty_grad_(model)
+        opt.step()
+        total += loss.detach() * len(idx)
+    return (total / n).item()
+
+
+def _check_common(epochs, batch_size, lr):
+    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr={lr!r} must be a positive number.")
+    return epochs, batch_size
+
+
+def _penalty_on(consolidation):
+    return consolidation is not None and consolidation.importance is not None \
+        and consolidation.method != "none" and consolidation.lam > 0
+
+
 def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classification", consolidation=None,
                seed=0, optimizer=None, progress=True, desc=None, on_epoch=None):
     """Train ``model`` on ``task``'s training split with Adam, adding the consolidation penalty.
@@ -110,22 +145,20 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
     epochs, lr, batch_size : training budget (the paper: Adam, lr 1e-4, batch 100)
     objective : Objective or str
     consolidation : Consolidation, optional
-        Its penalty λ Σ Γ (θ − θ*)² is added from the second task on (it is 0
-        before the first ``consolidate``).
+        Its penalty λ Σ Γ (θ − θ*)² is added once it has consolidated a task.
     seed : int
         Seed of the batch order.
     optimizer : torch.optim.Optimizer, optional
-        Re-use an optimizer (e.g. across tasks); default a fresh Adam.
+        Re-use an optimizer; default a fresh Adam.
     progress : bool
         tqdm progress bar over epochs.
     on_epoch : callable(epoch, info), optional
-        Called after every epoch (evaluation hooks).
 
     Returns
     -------
     dict
-        ``loss`` (mean training loss per epoch), ``penalty`` (penalty value at
-        the end of each epoch), ``seconds``.
+        ``loss`` (mean training loss per epoch, without the penalty), ``penalty``
+        (its value at the end of each epoch), ``seconds``.
 
     Raises
     ------
@@ -133,36 +166,19 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
         When the loss becomes non-finite, naming the task and epoch.
     """
     obj = _objective(objective)
-    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
-    if not lr > 0:
-        raise ValueError(f"lr={lr!r} must be positive.")
-    x, y = task.x_train, task.y_train
-    n = len(x)
-    if n == 0:
+    epochs, batch_size = _check_common(epochs, batch_size, lr)
+    if len(task.x_train) == 0:
         raise ValueError(f"task {task.name!r} has no training data.")
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(int(seed))
-    use_penalty = consolidation is not None and consolidation.importance is not None \
-        and consolidation.method != "none" and consolidation.lam > 0
+    use_penalty = _penalty_on(consolidation)
     losses, penalties = [], []
     t0 = time.perf_counter()
     model.train()
     bar = tqdm(range(epochs), desc=desc or task.name, disable=not progress, leave=False)
     for epoch in bar:
-        order = torch.randperm(n, generator=gen).to(x.device)
-        total = torch.zeros((), device=x.device)
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            xb = x[idx]
-            yb = None if y is None else y[idx]
-            opt.zero_grad(set_to_none=True)
-            loss = obj.loss(model(xb), xb, yb)
-            loss.backward()
-            if use_penalty:
-                consolidation.add_penalty_grad_(model)
-            opt.step()
-            total += loss.detach() * len(idx)
-        mean_loss = (total / n).item()
+        mean_loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
+                                 use_penalty)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"non-finite training loss on task {task.name!r}, epoch {epoch + 1}: "
                                      f"try a smaller lam or learning rate.")
@@ -174,3 +190,258 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
         if on_epoch is not None:
             on_epoch(epoch, {"loss": mean_loss, "penalty": pen})
     return {"loss": losses, "penalty": penalties, "seconds": time.perf_counter() - t0}
+
+
+# --------------------------------------------------------------------------- histories
+
+@dataclasses.dataclass
+class History:
+    """Everything a continual run produced.
+
+    Attributes
+    ----------
+    config : dict
+        The run's full configuration (method, λ, budget, seed, ...).
+    dataset : str
+        Name of the dataset the tasks came from.
+    task_names : list of str
+    metric_name : str
+    higher_is_better : bool
+    points : list of dict
+        One per evaluation point (after every epoch): ``task`` (index of the task
+        being trained), ``epoch`` (1-based), ``test`` and ``val`` (metric of
+        every task, ``None`` for tasks not seen yet or without a split),
+        ``loss``, ``penalty``.
+    timings : dict
+        Seconds spent training, computing importances and evaluating.
+
+    Notes
+    -----
+    The end-of-task matrix ``R = final_matrix()`` has R[i, j] = metric on task j
+    after finishing task i (NaN for j > i). The metrics follow Chaudhry et al.
+    (2018, "Riemannian walk ..."), for a higher-is-better metric:
+
+    * average accuracy after task i: mean_j≤i R[i, j];
+    * forgetting: mean over old tasks j < T−1 of max_{l<T−1} R[l, j] − R[T−1, j];
+    * backward transfer: mean_j<T−1 (R[T−1, j] − R[j, j]);
+    * intransigence of task k: a*_k − R[k, k] with a *reference* a*_k that you
+      pass; Chaudhry et al. use a model trained jointly on tasks ≤ k, the
+      notebooks use the just-learned accuracy of the no-consolidation run
+      (fine-tuning, the most plastic sequential learner), which is cheaper.
+    """
+
+    config: dict
+    dataset: str
+    task_names: list
+    metric_name: str = "accuracy"
+    higher_is_better: bool = True
+    points: list = dataclasses.field(default_factory=list)
+    timings: dict = dataclasses.field(default_factory=dict)
+
+    # -- matrices
+    def matrix(self, split="test") -> np.ndarray:
+        """(n_points, T) metric of every task at every evaluation point (NaN = not seen)."""
+        self._check_split(split)
+        T = len(self.task_names)
+        M = np.full((len(self.points), T), np.nan)
+        for i, pt in enumerate(self.points):
+            row = pt.get(split) or []
+            for j, v in enumerate(row):
+                if v is not None:
+                    M[i, j] = v
+        return M
+
+    def final_matrix(self, split="test") -> np.ndarray:
+        """(T, T) R[i, j]: metric on task j at the end of task i."""
+        M = self.matrix(split)
+        ends = [max(k for k, pt in enumerate(self.points) if pt["task"] == i) for i in range(self.n_trained)]
+        return M[ends]
+
+    @property
+    def n_trained(self) -> int:
+        return 0 if not self.points else self.points[-1]["task"] + 1
+
+    def _check_split(self, split):
+        if split not in ("test", "val"):
+            raise ValueError(f"split={split!r} must be 'test' or 'val'.")
+
+    # -- metrics
+    def average_accuracy(self, split="test", per_point=False) -> np.ndarray | float:
+        """Mean metric over the tasks seen so far: after each task (array of length T), or at every
+        evaluation point (``per_point=True``); ``float(h.average_accuracy()[-1])`` is the final one."""
+        M = self.matrix(split) if per_point else self.final_matrix(split)
+        return np.nanmean(M, axis=1)
+
+    def final_average_accuracy(self, split="test") -> float:
+        return float(self.average_accuracy(split)[-1])
+
+    def forgetting(self, split="test") -> float:
+        """Mean over old tasks of (best earlier value − final value) (Chaudhry et al. 2018)."""
+        R = self.final_matrix(split)
+        T = len(R)
+        if T < 2:
+            return 0.0
+        sign = 1.0 if self.higher_is_better else -1.0
+        best = np.nanmax(sign * R[:T - 1, :T - 1], axis=0)
+        return float(np.mean(best - sign * R[T - 1, :T - 1]))
+
+    def backward_transfer(self, split="test") -> float:
+        """Mean over old tasks of (final value − value right after learning it); negative = forgetting."""
+        R = self.final_matrix(split)
+        T = len(R)
+        if T < 2:
+            return 0.0
+        sign = 1.0 if self.higher_is_better else -1.0
+        return float(np.mean(sign * (R[T - 1, :T - 1] - np.diag(R)[:T - 1])))
+
+    def intransigence(self, reference, split="test") -> float:
+        """Mean over tasks k of a*_k − R[k, k] for a reference a* (see the class notes)."""
+        R = self.final_matrix(split)
+        ref = np.asarray(reference, dtype=float)
+        if ref.shape != (len(R),):
+            raise ValueError(f"reference must hold one value per trained task ({len(R)}), got shape {ref.shape}.")
+        sign = 1.0 if self.higher_is_better else -1.0
+        return float(np.mean(sign * (ref - np.diag(R))))
+
+    # -- serialisation
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path=None) -> str:
+        text = json.dumps(self.to_dict(), indent=1, default=_json_default)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d) -> "History":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        missing = {"config", "dataset", "task_names", "points"} - set(d)
+        if missing:
+            raise ValueError(f"not a History: missing {sorted(missing)}")
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    @classmethod
+    def from_json(cls, text_or_path) -> "History":
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            with open(text_or_path) as f:
+                text = f.read()
+        return cls.from_dict(json.loads(text))
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if isinstance(o, torch.Tensor):
+        return o.tolist()
+    return str(o)
+
+
+# --------------------------------------------------------------------------- sequences
+
+def _check_fits(model, task):
+    try:
+        with torch.no_grad():
+            was = model.training
+            model.eval()
+            model(task.x_train[:2])
+            model.train(was)
+    except Exception as exc:
+        raise ValueError(f"task {task.name!r} (inputs of shape {tuple(task.x_train.shape[1:])}) does not fit the "
+                         f"model: {exc}") from None
+
+
+def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_size=100,
+                   objective="classification", optimizer_reset="task", seed=0, progress=True, config=None,
+                   eval_batch_size=2000, on_epoch=None) -> History:
+    """Train on ``tasks`` in order, consolidating after each, evaluating every seen task after every epoch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model whose input fits the tasks' inputs.
+    tasks : list of scpviz.data.Task
+    consolidation : Consolidation, optional
+        ``consolidate`` is called on each finished task's **training** data
+        (inputs, with labels when the task has them), never on validation or
+        test data; its penalty is active from the second task on.
+    epochs, lr, batch_size
+        Per task; the paper: Adam, lr 1e-4, batch 100.
+    objective : Objective or str
+        ``"classification"`` (accuracy) or ``"reconstruction"`` (mean ℓ1 error), or your own.
+    optimizer_reset : {"task", "epoch"}
+        Create a fresh Adam at every task, or at every epoch (as the authors' code did).
+    seed : int
+        Seed of the batch orders (the model's initialisation is the caller's).
+    progress : bool
+        tqdm bar over tasks × epochs with the loss.
+    config : dict, optional
+        Stored in the History (merged with the arguments above).
+    on_epoch : callable(History), optional
+        Called after every evaluation point (live plots).
+
+    Returns
+    -------
+    History
+    """
+    obj = _objective(objective)
+    epochs, batch_size = _check_common(epochs, batch_size, lr)
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("tasks is empty: give at least one task.")
+    if optimizer_reset not in ("task", "epoch"):
+        raise ValueError(f"optimizer_reset={optimizer_reset!r} must be 'task' or 'epoch'.")
+    for t in tasks:
+        _check_fits(model, t)
+    cfg = dict(config or {})
+    cfg.update(epochs=epochs, lr=lr, batch_size=batch_size, objective=obj.name, optimizer_reset=optimizer_reset,
+               seed=seed, n_tasks=len(tasks))
+    if consolidation is not None:
+        cfg.setdefault("consolidation", consolidation.config())
+    hist = History(config=cfg, dataset=tasks[0].dataset, task_names=[t.name for t in tasks],
+                   metric_name=obj.metric_name, higher_is_better=obj.higher_is_better,
+                   timings={"train": 0.0, "importance": 0.0, "evaluate": 0.0})
+    T = len(tasks)
+    bar = tqdm(total=T * epochs, disable=not progress, leave=False, desc="tasks")
+    for t, task in enumerate(tasks):
+        use_penalty = _penalty_on(consolidation)
+        opt = None
+        for epoch in range(epochs):
+            if opt is None or optimizer_reset == "epoch":
+                opt = torch.optim.Adam(model.parameters(), lr=lr)
+            gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + t * 1009 + epoch)
+            t0 = time.perf_counter()
+            model.train()
+            loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
+                                use_penalty)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"non-finite training loss on task {t + 1} ({task.name!r}), epoch "
+                                         f"{epoch + 1}: try a smaller lam or learning rate.")
+            with torch.no_grad():
+                pen = consolidation.penalty(model).item() if use_penalty else 0.0
+            hist.timings["train"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            test = [evaluate(model, s.x_test, s.y_test, obj, eval_batch_size) if j <= t else None
+                    for j, s in enumerate(tasks)]
+            val = [evaluate(model, s.x_val, s.y_val, obj, eval_batch_size)
+                   if (j <= t and s.x_val is not None) else None for j, s in enumerate(tasks)]
+            hist.timings["evaluate"] += time.perf_counter() - t0
+            hist.points.append({"task": t, "epoch": epoch + 1, "test": test, "val": val, "loss": loss,
+                                "penalty": pen})
+            bar.update(1)
+            bar.set_postfix(task=f"{t + 1}/{T}", epoch=f"{epoch + 1}/{epochs}", loss=f"{loss:.4f}")
+            if on_epoch is not None:
+                on_epoch(hist)
+        if consolidation is not None and t < T - 1:
+            t0 = time.perf_counter()
+            data = task.x_train if task.y_train is None else (task.x_train, task.y_train)
+            consolidation.consolidate(model, data)
+            hist.timings["importance"] += time.perf_counter() - t0
+    bar.close()
+    return hist

@@ -12,7 +12,8 @@ import numpy as np
 
 __all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
-           "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights"]
+           "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
+           "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
 METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
@@ -280,5 +281,76 @@ def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
     ax.set_xlabel("task t (1 = oldest)")
     ax.set_ylabel("share of the total weight")
     ax.set_title(title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- continual runs (notebook 06)
+
+# The authors' 10-run final average accuracies after 10 permuted-MNIST tasks (Figure 3a); their λ were
+# picked on test data and their importances are scaled differently, so these are reference marks only.
+PAPER_FIG3A = {"none": 0.488, "ewc": 0.873, "mas": 0.868, "scp": 0.906}
+
+
+def plot_forgetting_curves(history, split="test", ax=None, title=None):
+    """Metric of every task over training time (one point per epoch), task spans shaded (as Figures 6–7)."""
+    fig, ax = new_axes(ax, figsize=(7, 3.6))
+    M = history.matrix(split)
+    tasks = [pt["task"] for pt in history.points]
+    x = np.arange(1, len(M) + 1)
+    for t in range(history.n_trained):
+        span = [i + 1 for i, tt in enumerate(tasks) if tt == t]
+        if t % 2 == 0:
+            ax.axvspan(span[0] - 0.5, span[-1] + 0.5, color="#eeeeee", zorder=0)
+        ax.text((span[0] + span[-1]) / 2, 1.0, f"T{t + 1}", ha="center", va="bottom", fontsize=7,
+                transform=ax.get_xaxis_transform())
+    cmap = plt.get_cmap("viridis", max(2, M.shape[1]))
+    for j in range(M.shape[1]):
+        if np.all(np.isnan(M[:, j])):
+            continue
+        ax.plot(x, M[:, j], color=cmap(j), lw=1.4, marker="o" if len(x) < 40 else None, ms=2.5,
+                label=history.task_names[j])
+    cfg = history.config.get("consolidation") or {}
+    method = history.config.get("method", cfg.get("method", ""))
+    lam = history.config.get("lam", cfg.get("lam", ""))
+    ax.set_xlabel("training time (epochs)")
+    ax.set_ylabel(f"{split} {history.metric_name}")
+    ax.set_title(title or f"{history.dataset}: {METHOD_LABELS.get(method, method)}, λ = {lam:g}"
+                 if isinstance(lam, (int, float)) else (title or history.dataset))
+    if M.shape[1] <= 10:
+        ax.legend(fontsize=6, ncols=2, loc="lower left")
+    return fig
+
+
+def plot_average_accuracy(rows, reference=None, ax=None, title="Average accuracy over tasks seen (Figure 3a)",
+                          dataset=None):
+    """Mean ± sd over seeds of the average accuracy after each task, one curve per method.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`scpviz.sweep.summarize` (``curve_mean``, ``curve_sd``, ``method``, ``lam``).
+    reference : dict, optional
+        Final values to mark at the last task, e.g. :data:`PAPER_FIG3A`.
+    """
+    fig, ax = new_axes(ax, figsize=(6, 4))
+    T = 1
+    for r in rows:
+        m, sd = np.asarray(r["curve_mean"]), np.asarray(r["curve_sd"])
+        T = max(T, len(m))
+        x = np.arange(1, len(m) + 1)
+        c = METHOD_COLORS.get(r["method"])
+        lab = METHOD_LABELS.get(r["method"], r["method"])
+        if r["method"] != "none":
+            lab += f", λ={r['lam']:g}"
+        ax.plot(x, m, "o-", color=c, ms=3, label=f"{lab} ({r['n_seeds']} seeds)")
+        ax.fill_between(x, m - sd, m + sd, color=c, alpha=0.2)
+    if reference:
+        for method, v in reference.items():
+            ax.plot([T + 0.25], [v], marker="<", color=METHOD_COLORS.get(method), ms=9, ls="none")
+        ax.plot([], [], marker="<", color="k", ls="none", label="paper, 10 tasks (reference)")
+    ax.set_xlabel("number of tasks learned")
+    ax.set_ylabel("average test accuracy on tasks seen")
+    ax.set_title(title if dataset is None else f"{dataset}: {title}")
     ax.legend(fontsize=7)
     return fig

@@ -18,7 +18,7 @@ import numpy as np
 from . import distances, importance, plots, toy
 
 __all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
-           "importance_explorer"]
+           "importance_explorer", "permuted_mnist_explorer", "LIVE_CONFIG"]
 
 
 def _redraw(box, out, draw):
@@ -237,5 +237,89 @@ def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30
 
     L_s.observe(lambda change: _redraw(box, out, draw), names="value")
     layer_d.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+# A reduced permuted-MNIST configuration that trains in well under 15 s on a 2-core CPU.
+LIVE_CONFIG = dict(n_tasks=3, epochs=1, n_train=2000, n_val=200, n_test=500, hidden=[128, 64], lr=1e-3)
+
+
+def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=None):
+    """Drag λ and L, watch forgetting (notebook 06).
+
+    Controls: method, λ (log slider), L (SCP), α (eq 20), and the mode:
+    ``"precomputed"`` looks the run up in ``results`` (a grid from
+    ``python -m scpviz sweep``; the nearest λ of the grid, first seed for the
+    forgetting curves, all seeds for the average-accuracy curve); ``"live"``
+    trains :data:`LIVE_CONFIG` (or ``live_config``) with the chosen values when
+    a slider is released, with a progress bar.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``method``, ``lam``, ``n_slices``, ``alpha``, ``mode`` (controls),
+        ``history`` (the run shown), ``runs`` (matching runs), ``figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    from . import sweep
+
+    results = list(results or [])
+    live_cfg = dict(LIVE_CONFIG, **(live_config or {}))
+    modes = (["precomputed"] if results else []) + ["live"]
+    mode_t = W.ToggleButtons(options=modes, value=mode or modes[0], description="mode")
+    method_d = W.Dropdown(options=["none", "ewc", "mas", "scp"], value="scp", description="method")
+    grid_lams = sorted({c["lam"] for c, _ in results if c["method"] != "none"}) or [1.0]
+    lam_s = W.FloatLogSlider(value=grid_lams[len(grid_lams) // 2], base=10, min=-3, max=9, step=0.5,
+                             description="λ", continuous_update=False)
+    grid_L = sorted({c["n_slices"] for c, _ in results if c["method"] == "scp"}) or [10, 20, 50, 100]
+    L_s = W.SelectionSlider(options=sorted(set(grid_L) | {10, 20, 50, 100}), value=grid_L[0], description="slices L",
+                            continuous_update=False)
+    alpha_s = W.FloatSlider(value=0.75, min=0.0, max=0.95, step=0.05, description="α (eq 20)",
+                            continuous_update=False)
+    status = W.HTML()
+    out = W.Output()
+    box = W.VBox([W.HBox([mode_t, method_d]), W.HBox([lam_s, L_s, alpha_s]), status, out])
+    box.method, box.lam, box.n_slices, box.alpha, box.mode = method_d, lam_s, L_s, alpha_s, mode_t
+    box.history, box.runs = None, []
+
+    def lookup():
+        cands = [(c, h) for c, h in results if c["method"] == method_d.value]
+        if method_d.value == "scp":
+            cands = [(c, h) for c, h in cands if c["n_slices"] == L_s.value] or cands
+        cands = [(c, h) for c, h in cands if abs(c["alpha"] - alpha_s.value) < 1e-9] or cands
+        if not cands:
+            return []
+        if method_d.value != "none":
+            lams = np.array(sorted({c["lam"] for c, _ in cands}))
+            near = lams[np.argmin(np.abs(np.log10(lams) - np.log10(lam_s.value)))]
+            cands = [(c, h) for c, h in cands if c["lam"] == near]
+        return cands
+
+    def live():
+        cfg = sweep.permuted_mnist_config(method_d.value, lam_s.value if method_d.value != "none" else 0.0, seed=0,
+                                          quick=True, alpha=alpha_s.value, n_slices=int(L_s.value), **live_cfg)
+        with out:
+            return [(cfg, sweep.run_permuted_mnist(cfg, device=device, progress=True))]
+
+    def draw():
+        runs = lookup() if mode_t.value == "precomputed" else live()
+        box.runs = runs
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+        if not runs:
+            status.value = "<i>no run of this method in the grid</i>"
+            return fig
+        cfg, hist = runs[0]
+        box.history = hist
+        status.value = (f"{mode_t.value}: {cfg['method']}, λ = {cfg['lam']:g}, L = {cfg['n_slices']}, "
+                        f"α = {cfg['alpha']:g}, {len(runs)} seed(s) — final average test accuracy "
+                        f"{np.mean([h.final_average_accuracy() for _, h in runs]):.3f}")
+        plots.plot_forgetting_curves(hist, ax=a0)
+        plots.plot_average_accuracy(sweep.summarize(runs), ax=a1, dataset=hist.dataset)
+        return fig
+
+    for w in (mode_t, method_d, lam_s, L_s, alpha_s):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

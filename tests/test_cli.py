@@ -31,3 +31,30 @@ def test_bad_quick_value_exits_2(monkeypatch, capsys):
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "scpviz", "--help"], capture_output=True, text=True, check=True)
     assert "info" in out.stdout
+
+
+def test_permuted_mnist_cli_quick_smoke(tmp_path, capsys, monkeypatch):
+    from scpviz.continual import History
+
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))  # the digits fallback: fast and offline
+    out = tmp_path / "run"
+    rc = cli.main(["permuted-mnist", "--quick", "--method", "none", "mas", "--lam", "10", "--tasks", "2",
+                   "--train", "100", "--val", "20", "--test", "50", "--hidden", "16", "--seeds", "0",
+                   "--device", "cpu", "--out", str(out)])
+    assert rc == 0
+    h = History.from_json(out / "mas_lam10_seed0.json")
+    assert h.config["method"] == "mas" and h.config["lam"] == 10.0 and h.config["n_tasks"] == 2
+    assert (out / "average_accuracy.png").stat().st_size > 0 and (out / "none_lam0_seed0_forgetting.png").exists()
+    assert "final average test accuracy" in capsys.readouterr().out
+
+
+def test_sweep_cli_quick_smoke(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))
+    args = ["sweep", "--quick", "--methods", "none", "scp", "--lams", "1", "100", "--slices", "5", "--tasks", "2",
+            "--train", "100", "--val", "20", "--test", "50", "--hidden", "16", "--seeds", "0", "1",
+            "--device", "cpu", "--cache", str(tmp_path / "cache"), "--export", str(tmp_path / "grid.json")]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "chosen on validation" in out and "scp" in out and (tmp_path / "grid.json").exists()
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2 + 4
+    assert cli.main(args) == 0  # resumes from the cache: nothing recomputed

@@ -123,3 +123,52 @@ def test_importance_explorer_controls():
     box.layer.value = "hidden"
     assert "K = 8" in box.figure.axes[0].get_title()
     assert torch.all(box.gamma["2.weight"] == 0)  # parameters after the preserved layer
+
+
+def _fake_grid():
+    from scpviz.continual import History
+    from scpviz.sweep import permuted_mnist_config
+
+    res = []
+    for method, lams in (("none", [0.0]), ("mas", [1.0, 100.0]), ("scp", [1.0, 100.0])):
+        for lam in lams:
+            for seed in (0, 1):
+                cfg = permuted_mnist_config(method, lam, seed, quick=True)
+                acc = 0.5 + 0.001 * lam + 0.01 * seed
+                pts = [{"task": 0, "epoch": 1, "test": [0.9, None], "val": [0.9, None]},
+                       {"task": 1, "epoch": 1, "test": [acc, 0.9], "val": [acc, 0.9]}]
+                res.append((cfg, History(config=cfg, dataset="fake", task_names=["a", "b"], points=pts)))
+    return res
+
+
+def test_continual_plots_return_figures():
+    from scpviz.sweep import summarize
+
+    grid = _fake_grid()
+    assert isinstance(plots.plot_forgetting_curves(grid[0][1]), Figure)
+    fig = plots.plot_average_accuracy(summarize(grid), reference=plots.PAPER_FIG3A)
+    assert isinstance(fig, Figure)
+
+
+def test_permuted_mnist_explorer_precomputed():
+    box = widgets.permuted_mnist_explorer(_fake_grid())
+    assert box.mode.value == "precomputed"
+    fig = box.figure
+    box.method.value = "mas"
+    box.lam.value = 50.0  # nearest grid λ on a log scale: 100
+    assert box.figure is not fig
+    assert {c["lam"] for c, _ in box.runs} == {100.0} and len(box.runs) == 2
+    box.lam.value = 2.0
+    assert {c["lam"] for c, _ in box.runs} == {1.0}
+    box.method.value = "none"
+    assert box.runs[0][0]["method"] == "none"
+
+
+def test_permuted_mnist_explorer_live(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path))  # digits fallback, offline
+    box = widgets.permuted_mnist_explorer(mode="live", device="cpu",
+                                          live_config=dict(n_tasks=2, n_train=100, n_val=20, n_test=40, hidden=[8]))
+    first = box.history
+    assert first.config["method"] == "scp" and first.config["n_tasks"] == 2
+    box.alpha.value = 0.5
+    assert box.history is not first and box.history.config["alpha"] == 0.5

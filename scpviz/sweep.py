@@ -1,0 +1,281 @@
+"""Runs and grids of runs with an on-disk cache: methods × λ × L × seeds (§5.1).
+
+Every run is described by a plain ``dict`` config (:func:`permuted_mnist_config`)
+and cached as JSON under a key hashing the full config *and* the package
+version. Entries are written atomically (temporary file, then rename), so an
+interrupted sweep resumes where it stopped; an entry that is unreadable,
+partial or belongs to another config is reported with a warning and
+recomputed — never silently used. A run that diverges (non-finite loss) raises
+and is not cached.
+
+λ is chosen per method on the **validation** split (training images held out
+before the permutation), by the final average validation accuracy, mean over
+seeds; test numbers are only reported for the chosen λ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .config import budget, get_device
+from .consolidation import Consolidation
+from .continual import History, train_sequence
+from .data import load_dataset, permuted_mnist_tasks
+from .models import MLP
+
+__all__ = ["PAPER_LAMBDAS", "permuted_mnist_config", "config_key", "run_permuted_mnist", "cached_run", "sweep",
+           "choose_lambda", "summarize", "load_results", "CacheWarning", "export_results", "load_exported",
+           "shipped_results", "format_table", "importances_after_first_task"]
+
+PAPER_LAMBDAS = tuple(10.0 ** i for i in range(-3, 10))  # §5.1: {1e-3, ..., 1e9}
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be used and is being recomputed."""
+
+
+def permuted_mnist_config(method="scp", lam=1.0, seed=0, quick=None, **overrides) -> dict:
+    """The full configuration of one permuted-MNIST run; budgets from :func:`scpviz.config.budget`.
+
+    Keys: method, lam, alpha, n_slices, seed, n_tasks, epochs, n_train, n_val,
+    n_test, hidden, lr, batch_size, optimizer_reset, dataset.
+    """
+    b = budget("permuted_mnist", quick=quick)
+    cfg = dict(experiment="permuted_mnist", method=method, lam=float(lam), alpha=0.75, n_slices=int(b.n_slices),
+               seed=int(seed), n_tasks=int(b.n_tasks), epochs=int(b.epochs), n_train=int(b.n_train),
+               n_val=int(b.n_val), n_test=int(b.n_test), hidden=list(b.hidden), lr=float(b.lr),
+               batch_size=int(b.batch_size), optimizer_reset="task", dataset="mnist")
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    cfg["hidden"] = [int(h) for h in cfg["hidden"]]
+    if cfg["lam"] < 0:
+        raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
+    return cfg
+
+
+def config_key(cfg: dict) -> str:
+    """Hash of the config and the package version (16 hex digits)."""
+    text = json.dumps({"config": cfg, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_TASK_CACHE: dict = {}
+
+
+def _tasks_for(cfg, device):
+    key = (cfg["dataset"], cfg["n_tasks"], cfg["seed"], cfg["n_train"], cfg["n_val"], cfg["n_test"], str(device))
+    if key not in _TASK_CACHE:
+        if len(_TASK_CACHE) > 4:
+            _TASK_CACHE.clear()
+        ds = load_dataset(cfg["dataset"], device=device)
+        _TASK_CACHE[key] = permuted_mnist_tasks(ds, n_tasks=cfg["n_tasks"], seed=cfg["seed"],
+                                                n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"],
+                                                subset_seed=0)
+    return _TASK_CACHE[key]
+
+
+def run_permuted_mnist(cfg: dict, device=None, progress=False, on_epoch=None) -> History:
+    """Train the MLP on the permuted-MNIST stream described by ``cfg`` (no cache)."""
+    device = get_device() if device is None else torch.device(device)
+    tasks = _tasks_for(cfg, device)
+    model = MLP(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], n_classes=10,
+                seed=cfg["seed"]).to(device)
+    cons = Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
+                         seed=cfg["seed"])
+    return train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
+                          batch_size=cfg["batch_size"], optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"],
+                          progress=progress, config=cfg, on_epoch=on_epoch)
+
+
+def _read_entry(path: Path, cfg: dict):
+    """The cached History, or None (with a CacheWarning) if the entry is unusable."""
+    try:
+        with open(path) as f:
+            entry = json.load(f)
+        if not entry.get("complete") or entry.get("config") != json.loads(json.dumps(cfg, default=str)) \
+                or entry.get("version") != __version__:
+            raise ValueError("incomplete entry or a different config/version")
+        return History.from_dict(entry["history"])
+    except Exception as exc:  # unreadable, truncated, wrong content
+        warnings.warn(f"cache entry {path} is unusable ({type(exc).__name__}: {exc}); recomputing it.",
+                      CacheWarning, stacklevel=3)
+        return None
+
+
+def _write_entry(path: Path, cfg: dict, hist: History):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"key": path.stem, "version": __version__, "config": cfg, "complete": True, "history": hist.to_dict()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(entry, f, default=str)
+    os.replace(tmp, path)
+
+
+def cached_run(cfg: dict, cache_dir=None, device=None, progress=False, runner=run_permuted_mnist) -> History:
+    """``runner(cfg)`` through the cache in ``cache_dir`` (no cache when None)."""
+    if cache_dir is None:
+        return runner(cfg, device=device, progress=progress)
+    path = Path(cache_dir) / f"{config_key(cfg)}.json"
+    if path.exists():
+        hist = _read_entry(path, cfg)
+        if hist is not None:
+            return hist
+    hist = runner(cfg, device=device, progress=progress)
+    _write_entry(path, cfg, hist)
+    return hist
+
+
+def sweep(methods=("none", "ewc", "mas", "scp"), lams=(1.0,), seeds=(0,), n_slices=None, cache_dir=None,
+          quick=None, device=None, progress=True, lams_per_method=None, **overrides) -> list:
+    """Run (or read from the cache) the grid methods × λ × L × seeds.
+
+    ``"none"`` runs once per seed (λ is meaningless for it). ``lams_per_method``
+    (``{method: [λ, ...]}``) overrides ``lams`` per method. Returns a list of
+    ``(config, History)``.
+    """
+    from tqdm.auto import tqdm
+
+    n_slices = [None] if n_slices is None else list(n_slices)
+    grid = []
+    for method in methods:
+        m_lams = [0.0] if method == "none" else list((lams_per_method or {}).get(method, lams))
+        m_slices = n_slices if method == "scp" else [None]
+        for lam, L, seed in itertools.product(m_lams, m_slices, seeds):
+            extra = dict(overrides)
+            if L is not None:
+                extra["n_slices"] = int(L)
+            grid.append(permuted_mnist_config(method, lam, seed, quick=quick, **extra))
+    out = []
+    for cfg in tqdm(grid, desc="sweep", disable=not progress):
+        out.append((cfg, cached_run(cfg, cache_dir, device=device)))
+    return out
+
+
+def load_results(cache_dir) -> list:
+    """All complete, readable entries of a cache dir as ``(config, History)`` (others are skipped with a warning)."""
+    out = []
+    for path in sorted(Path(cache_dir).glob("*.json")):
+        try:
+            with open(path) as f:
+                entry = json.load(f)
+            if not entry.get("complete"):
+                raise ValueError("incomplete")
+            out.append((entry["config"], History.from_dict(entry["history"])))
+        except Exception as exc:
+            warnings.warn(f"skipping unusable cache entry {path} ({exc})", CacheWarning, stacklevel=2)
+    return out
+
+
+def _group(results, keys=("method", "lam", "n_slices")):
+    groups = {}
+    for cfg, hist in results:
+        k = tuple(cfg[key] if not (key == "n_slices" and cfg["method"] != "scp") else None for key in keys)
+        groups.setdefault(k, []).append((cfg, hist))
+    return groups
+
+
+def choose_lambda(results, split="val") -> dict:
+    """Per method, the (λ, L) with the best mean final average accuracy on ``split`` (validation!).
+
+    Returns ``{method: {"lam": λ, "n_slices": L, "score": mean, "scores": {λ: mean}}}``.
+    """
+    if split == "test":
+        warnings.warn("choosing λ on the test split leaks test information; use split='val'.", stacklevel=2)
+    best = {}
+    for (method, lam, L), runs in _group(results).items():
+        score = float(np.mean([h.final_average_accuracy(split) for _, h in runs]))
+        b = best.setdefault(method, {"lam": None, "n_slices": None, "score": -np.inf, "scores": {}})
+        b["scores"][lam] = score
+        if score > b["score"]:
+            b.update(lam=lam, n_slices=L, score=score)
+    return best
+
+
+def summarize(results, chosen=None, split="test") -> list:
+    """Rows (method, λ, L, n_seeds, mean, sd, per-task curve mean) of the final average accuracy.
+
+    With ``chosen`` (from :func:`choose_lambda`) only the chosen λ per method is reported.
+    """
+    rows = []
+    for (method, lam, L), runs in _group(results).items():
+        if chosen is not None and (chosen[method]["lam"] != lam or chosen[method]["n_slices"] != L):
+            continue
+        finals = np.array([h.final_average_accuracy(split) for _, h in runs])
+        curves = np.array([h.average_accuracy(split) for _, h in runs])
+        rows.append(dict(method=method, lam=lam, n_slices=L, n_seeds=len(runs), mean=float(finals.mean()),
+                         sd=float(finals.std(ddof=1)) if len(finals) > 1 else 0.0,
+                         curve_mean=curves.mean(0).tolist(),
+                         curve_sd=(curves.std(0, ddof=1) if len(finals) > 1 else 0 * curves[0]).tolist(),
+                         seeds=sorted(c["seed"] for c, _ in runs)))
+    order = {"none": 0, "ewc": 1, "mas": 2, "scp": 3}
+    return sorted(rows, key=lambda r: (order.get(r["method"], 9), r["lam"]))
+
+
+def export_results(results, path, command=None) -> Path:
+    """Write ``(config, History)`` pairs to one JSON file (what the repository ships for notebook 06)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"version": __version__, "command": command,
+           "runs": [{"config": c, "history": h.to_dict()} for c, h in results]}
+    with open(path, "w") as f:
+        json.dump(doc, f, default=str, separators=(",", ":"))
+    return path
+
+
+def load_exported(path) -> tuple:
+    """``(results, command)`` from a file written by :func:`export_results`."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        return [(r["config"], History.from_dict(r["history"])) for r in doc["runs"]], doc.get("command")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot read results file {path}: {exc}") from None
+
+
+def shipped_results(name="permuted_mnist_cpu") -> tuple:
+    """The precomputed grid shipped with the package (``scpviz/results/<name>.json``)."""
+    path = Path(__file__).parent / "results" / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no shipped results named {name!r} (looked for {path}).")
+    return load_exported(path)
+
+
+def format_table(rows, chosen=None) -> str:
+    """A plain-text table of :func:`summarize` rows (mean ± sd in %), with the validation score if given."""
+    lines = ["method | λ | L | seeds | final avg test acc (mean ± sd) | val score",
+             "---|---|---|---|---|---"]
+    for r in rows:
+        val = "" if chosen is None else f"{100 * chosen[r['method']]['score']:.1f} %"
+        lines.append(f"{r['method']} | {r['lam']:g} | {r['n_slices'] if r['n_slices'] else '-'} | {r['n_seeds']} | "
+                     f"{100 * r['mean']:.1f} ± {100 * r['sd']:.1f} % | {val}")
+    return "\n".join(lines)
+
+
+def importances_after_first_task(cfg: dict, device=None) -> dict:
+    """Train the run's MLP on its first task and return ``{"ewc": F, "mas": Ω, "scp": Γ}`` (Figure 3b).
+
+    All three are computed on the task's training images, SCP with the config's L.
+    """
+    from .continual import train_task
+    from .importance import fisher_importance, mas_importance, scp_importance
+
+    device = get_device() if device is None else torch.device(device)
+    task = _tasks_for(cfg, device)[0]
+    model = MLP(in_features=task.x_train.shape[1], hidden=cfg["hidden"], n_classes=10, seed=cfg["seed"]).to(device)
+    train_task(model, task, epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"], seed=cfg["seed"],
+               progress=False)
+    return {"ewc": fisher_importance(model, task.x_train),
+            "mas": mas_importance(model, task.x_train),
+            "scp": scp_importance(model, task.x_train, n_slices=cfg["n_slices"], seed=cfg["seed"])}

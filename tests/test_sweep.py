@@ -1,0 +1,99 @@
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from scpviz import sweep
+from scpviz.continual import History
+from scpviz.sweep import CacheWarning, cached_run, choose_lambda, config_key, permuted_mnist_config, summarize
+
+TINY = dict(n_tasks=2, epochs=1, n_train=150, n_val=50, n_test=60, hidden=[16], dataset="digits")
+
+
+def fake_history(cfg, final_val=0.5, final_test=0.5):
+    pts = [{"task": 0, "epoch": 1, "test": [final_test, None], "val": [final_val, None]},
+           {"task": 1, "epoch": 1, "test": [final_test, final_test], "val": [final_val, final_val]}]
+    return History(config=cfg, dataset="fake", task_names=["a", "b"], points=pts)
+
+
+def counting_runner(calls):
+    def runner(cfg, device=None, progress=False):
+        calls.append(cfg)
+        return fake_history(cfg, final_val=cfg["lam"] / 10, final_test=cfg["seed"] / 10)
+    return runner
+
+
+def test_config_key_depends_on_everything():
+    a = permuted_mnist_config("scp", 1.0, 0, quick=True)
+    assert config_key(a) == config_key(dict(a))
+    for change in (dict(lam=2.0), dict(seed=1), dict(n_slices=7), dict(alpha=0.5), dict(hidden=[8])):
+        assert config_key(a) != config_key({**a, **change})
+    with pytest.raises(ValueError, match="unknown config keys"):
+        permuted_mnist_config("scp", 1.0, 0, quick=True, n_layers=3)
+    with pytest.raises(ValueError, match="lam"):
+        permuted_mnist_config("scp", -1.0, 0, quick=True)
+
+
+def test_cache_round_trip_and_resume(tmp_path):
+    calls = []
+    runner = counting_runner(calls)
+    cfgs = [permuted_mnist_config("mas", lam, seed, quick=True) for lam in (1.0, 2.0) for seed in (0, 1)]
+    first = [cached_run(c, tmp_path, runner=runner) for c in cfgs[:2]]  # "interrupted" after two runs
+    assert len(calls) == 2
+    again = [cached_run(c, tmp_path, runner=runner) for c in cfgs]      # resume
+    assert len(calls) == 4
+    assert [h.points for h in again[:2]] == [h.points for h in first]
+    assert len(list(tmp_path.glob("*.json"))) == 4 and not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("corrupt", [
+    lambda p: p.write_text('{"complete": true, "config": '),              # truncated
+    lambda p: p.write_text("not json at all"),                             # garbage
+    lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "complete": False})),  # partial
+    lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "config": {"lam": 99}})),  # other config
+])
+def test_corrupt_entries_are_warned_about_and_recomputed(tmp_path, corrupt):
+    calls = []
+    cfg = permuted_mnist_config("scp", 3.0, 0, quick=True)
+    cached_run(cfg, tmp_path, runner=counting_runner(calls))
+    path = tmp_path / f"{config_key(cfg)}.json"
+    corrupt(path)
+    with pytest.warns(CacheWarning, match="recomputing"):
+        h = cached_run(cfg, tmp_path, runner=counting_runner(calls))
+    assert len(calls) == 2 and h.config["lam"] == 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cached_run(cfg, tmp_path, runner=counting_runner(calls))  # repaired: used silently
+    assert len(calls) == 2
+
+
+def test_choose_lambda_uses_validation_and_summarize():
+    calls = []
+    runner = counting_runner(calls)
+    results = [(c, runner(c)) for c in (permuted_mnist_config(m, lam, s, quick=True)
+                                       for m in ("mas", "scp") for lam in (1.0, 3.0, 2.0) for s in (0, 1, 2))]
+    chosen = choose_lambda(results)
+    assert chosen["mas"]["lam"] == 3.0 and chosen["scp"]["lam"] == 3.0  # best *validation* score
+    rows = summarize(results, chosen)
+    assert [r["method"] for r in rows] == ["mas", "scp"]
+    assert rows[0]["n_seeds"] == 3 and rows[0]["mean"] == pytest.approx(0.1)
+    assert rows[0]["sd"] == pytest.approx(np.std([0.0, 0.1, 0.2], ddof=1))
+    with pytest.warns(UserWarning, match="leaks test"):
+        choose_lambda(results, split="test")
+    assert "mas" in sweep.format_table(rows, chosen)
+
+
+def test_real_sweep_quick_tiny(tmp_path):
+    res = sweep.sweep(methods=("none", "scp"), lams=(10.0,), seeds=(0,), cache_dir=tmp_path, quick=True,
+                      progress=False, device="cpu", **TINY)
+    assert len(res) == 2 and all(h.dataset.startswith("sklearn-digits") for _, h in res)
+    assert res[1][1].config["method"] == "scp" and res[1][1].final_matrix().shape == (2, 2)
+    again = sweep.load_results(tmp_path)
+    assert sorted(c["method"] for c, _ in again) == ["none", "scp"]
+    path = sweep.export_results(res, tmp_path / "out" / "grid.json", command="python -m scpviz sweep ...")
+    back, cmd = sweep.load_exported(path)
+    assert cmd.startswith("python -m scpviz") and back[1][1].points == res[1][1].points
+    with pytest.raises(ValueError, match="cannot read"):
+        (tmp_path / "bad.json").write_text("{")
+        sweep.load_exported(tmp_path / "bad.json")
