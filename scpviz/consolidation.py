@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import importance as imp
-from .distances import sliced_cramer
+from .distances import sliced_cramer_squared
 
 __all__ = ["Consolidation", "METHODS", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
 
@@ -236,7 +236,10 @@ def mas_replay(phi, phi_star):
     return 0.5 * (a - b).pow(2).mean()
 
 
-def sliced_cramer_replay(phi, phi_star, n_slices=100, slices=None, seed=None):
-    """SC₂²(p_Z(·|θ*), p_Z(·|θ)) between the output clouds on replayed inputs (eq 14)."""
-    return sliced_cramer(phi.reshape(len(phi), -1), phi_star.reshape(len(phi_star), -1),
-                         n_slices=n_slices, p=2, seed=seed, slices=slices) ** 2
+def sliced_cramer_replay(phi, phi_star, n_slices=100, slices=None, seed=None, bandwidth=None):
+    """SC₂²(p_Z(·|θ*), p_Z(·|θ)) between the output clouds on replayed inputs (eq 14).
+
+    ``bandwidth``: kernel-smoothed slices (differentiable twice; see notebook 03).
+    """
+    return sliced_cramer_squared(phi.reshape(len(phi), -1), phi_star.reshape(len(phi_star), -1),
+                                 n_slices=n_slices, seed=seed, slices=slices, bandwidth=bandwidth)

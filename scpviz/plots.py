@@ -13,7 +13,8 @@ import numpy as np
 __all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A"]
+           "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A", "plot_expansion",
+           "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
 METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
@@ -26,6 +27,15 @@ def new_axes(ax=None, figsize=(5, 3.5)):
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
         return fig, ax
     return ax.figure, ax
+
+
+def _label(ax, xlabel, ylabel, title, legend=8):
+    """Axis labels, title and (when there are labelled artists) a legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend)
 
 
 def _np(x):
@@ -188,10 +198,7 @@ def plot_sliced_convergence(result, reference=None, ax=None, title="Monte-Carlo 
     if reference is not None:
         ax.axhline(reference, color="k", ls="--", lw=1, label="quadrature (L → ∞)")
     ax.set_xscale("log")
-    ax.set_xlabel("number of slices L")
-    ax.set_ylabel("SC₂ estimate")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    _label(ax, "number of slices L", "SC₂ estimate", title, legend=8)
     return fig
 
 
@@ -203,10 +210,7 @@ def plot_sd_scaling(L, sd, slope=None, ax=None, title="Spread of the estimate"):
     ax.loglog(L, sd[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
     if slope is not None:
         ax.text(0.05, 0.08, f"fitted slope {slope:.2f}", transform=ax.transAxes)
-    ax.set_xlabel("number of slices L")
-    ax.set_ylabel("sd of SC₂ estimate")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    _label(ax, "number of slices L", "sd of SC₂ estimate", title, legend=8)
     return fig
 
 
@@ -232,10 +236,7 @@ def plot_importance_histograms(importances, lams=None, bins=60, ax=None, title="
         ax.hist(np.log10(v), bins=bins, histtype="stepfilled", alpha=0.35, density=True,
                 color=METHOD_COLORS.get(method), label=f"{METHOD_LABELS.get(method, method)}, λ={lams.get(method, 1.0):g}")
         ax.hist(np.log10(v), bins=bins, histtype="step", density=True, color=METHOD_COLORS.get(method))
-    ax.set_xlabel("log₁₀(λ × importance)")
-    ax.set_ylabel("density of parameters")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    _label(ax, "log₁₀(λ × importance)", "density of parameters", title, legend=8)
     return fig
 
 
@@ -246,10 +247,7 @@ def plot_gamma_convergence(result, ax=None, title="Γ_L → Γ_∞ (eq 19)"):
     ax.loglog(L, err.T, color=METHOD_COLORS["scp"], alpha=0.15)
     ax.loglog(L, err.mean(0), "o-", color=METHOD_COLORS["scp"], label="mean over slice draws")
     ax.loglog(L, err.mean(0)[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
-    ax.set_xlabel("number of slices L")
-    ax.set_ylabel("‖Γ_L − Γ_∞‖ / ‖Γ_∞‖")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    _label(ax, "number of slices L", "‖Γ_L − Γ_∞‖ / ‖Γ_∞‖", title, legend=8)
     return fig
 
 
@@ -262,10 +260,7 @@ def plot_spectra(matrices, ax=None, title="Eigen-spectra of the full importance 
         ax.semilogy(np.arange(1, len(ev) + 1), np.maximum(ev, 1e-18), color=METHOD_COLORS.get(method),
                     label=METHOD_LABELS.get(method, method))
     ax.set_ylim(1e-17, 2)
-    ax.set_xlabel("eigenvalue index")
-    ax.set_ylabel("eigenvalue / largest")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    _label(ax, "eigenvalue index", "eigenvalue / largest", title, legend=8)
     return fig
 
 
@@ -278,10 +273,7 @@ def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
     for i, r in enumerate(rules):
         w = _np(weights[r])
         ax.bar(np.arange(1, T + 1) + (i - (len(rules) - 1) / 2) * width, w / w.sum(), width=width, label=r)
-    ax.set_xlabel("task t (1 = oldest)")
-    ax.set_ylabel("share of the total weight")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
+    _label(ax, "task t (1 = oldest)", "share of the total weight", title, legend=7)
     return fig
 
 
@@ -349,8 +341,104 @@ def plot_average_accuracy(rows, reference=None, ax=None, title="Average accuracy
         for method, v in reference.items():
             ax.plot([T + 0.25], [v], marker="<", color=METHOD_COLORS.get(method), ms=9, ls="none")
         ax.plot([], [], marker="<", color="k", ls="none", label="paper, 10 tasks (reference)")
-    ax.set_xlabel("number of tasks learned")
-    ax.set_ylabel("average test accuracy on tasks seen")
-    ax.set_title(title if dataset is None else f"{dataset}: {title}")
-    ax.legend(fontsize=7)
+    _label(ax, "number of tasks learned", "average test accuracy on tasks seen", title if dataset is None else f"{dataset}: {title}", legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- Taylor checks (notebook 03)
+
+def plot_expansion(eps, values, quadratic, label="R", axes=None, expect_ratio=1.0):
+    """Left: R(θ* + εv) and its quadratic form on log–log axes with a slope-2 guide; right: their ratio.
+
+    Parameters
+    ----------
+    eps, values, quadratic : arrays
+        ε, R(θ*+εv) and the quadratic form at each ε.
+    expect_ratio : float
+        Where the ratio should settle (1 for KL/F, ½ for the paper's MAS form).
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    else:
+        fig = axes[0].figure
+    eps, values, quadratic = map(np.asarray, (eps, values, quadratic))
+    a0, a1 = axes
+    a0.loglog(eps, np.abs(values), "o-", label=f"{label}(θ* + εv)")
+    a0.loglog(eps, np.abs(quadratic), "--", label="quadratic form")
+    a0.loglog(eps, np.abs(quadratic[0]) * (eps / eps[0]) ** 2, ":", color="gray", label="slope 2")
+    a0.loglog(eps, np.abs(values[0]) * (eps / eps[0]), ":", color="k", lw=0.8, label="slope 1")
+    _label(a0, "ε", "value", f"{label} along a unit direction")
+    a1.semilogx(eps, values / quadratic, "o-")
+    a1.axhline(expect_ratio, color="k", lw=0.8, ls="--")
+    _label(a1, "ε", "ratio", f"{label} / quadratic form → {expect_ratio:g}", legend=0)
+    return fig
+
+
+def plot_ratio_histograms(ratios, ax=None, title="Full vs diagonal quadratic form along random directions"):
+    """Histograms of vᵀMv / vᵀdiag(M)v per matrix (``{"ewc": r, "mas": r, "scp": r}``), log-scaled x."""
+    fig, ax = new_axes(ax)
+    allr = np.concatenate([np.asarray(r) for r in ratios.values()])
+    pos = allr[allr > 0]
+    lo, hi = (pos.min(), pos.max()) if pos.size else (1e-3, 1e3)
+    bins = np.logspace(np.log10(lo) - 0.1, np.log10(hi) + 0.1, 30)
+    for method, r in ratios.items():
+        ax.hist(np.clip(r, lo, hi), bins=bins, alpha=0.5, color=METHOD_COLORS.get(method),
+                label=METHOD_LABELS.get(method, method))
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="k", lw=0.8)
+    _label(ax, "vᵀ M v / vᵀ diag(M) v", "directions", title)
+    return fig
+
+
+# --------------------------------------------------------------------------- geometry (notebook 04)
+
+REGULARIZER_COLORS = {"KL (EWC)": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SC₂² (SCP)": METHOD_COLORS["scp"]}
+
+
+def plot_output_transform(phi_star, phi, values, axes=None, labels=None):
+    """Left: outputs at θ* and moved outputs (lines join each sample's two positions); right: regularizer values."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]})
+    else:
+        fig = axes[0].figure
+    a0, a1 = axes
+    P, Q = _np(phi_star), _np(phi)
+    for p_, q_ in zip(P[:80], Q[:80]):
+        a0.plot([p_[0], q_[0]], [p_[1], q_[1]], color="#bbbbbb", lw=0.6, zorder=0)
+    a0.scatter(P[:, 0], P[:, 1], s=10, c=labels if labels is not None else "#1f77b4", cmap="coolwarm",
+               label="φ(x; θ*)")
+    a0.scatter(Q[:, 0], Q[:, 1], s=10, marker="x", color="k", alpha=0.6, label="moved outputs")
+    a0.set_aspect("equal", adjustable="datalim")
+    _label(a0, "output 1", "output 2", "task A's outputs, before and after")
+    names = list(values)
+    vals = [values[k] for k in names]
+    a1.bar(range(len(names)), vals, color=[REGULARIZER_COLORS.get(k, "C0") for k in names])
+    a1.set_xticks(range(len(names)), names)
+    for i, v in enumerate(vals):
+        a1.text(i, v, f"{v:.2e}", ha="center", va="bottom", fontsize=8)
+    _label(a1, "", "replay regularizer value", "what each method would penalise", legend=0)
+    return fig
+
+
+def plot_riemannian_plane(plane, optima=None, lam=None, kind="full", ax=None):
+    """Task B's loss on a parameter plane (filled contours), the ‖δθ‖²_M = 1 ellipses of F, Ω, Γ, and optima."""
+    fig, ax = new_axes(ax, figsize=(6, 5))
+    A, B = np.meshgrid(plane["a"], plane["b"], indexing="xy")
+    cs = ax.contourf(A, B, plane["loss_b"], levels=20, cmap="Greys")
+    fig.colorbar(cs, ax=ax, label="task B loss")
+    colors = {"EWC": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SCP": METHOD_COLORS["scp"]}
+    for name, Q in plane["quad"].items():
+        if not name.endswith(kind):
+            continue
+        c = colors[name.split()[0]]
+        level = np.percentile(Q, 10) if Q.max() > 0 else 1.0
+        ax.contour(A, B, Q, levels=[level], colors=[c], linestyles="-" if kind == "full" else "--")
+        ax.plot([], [], color=c, label=f"{name} (level set)")
+        if optima and name in optima:
+            ax.plot(*optima[name], "o", color=c, ms=8, mec="k")
+    if optima:
+        ax.plot(*optima["task B alone"], "*", color="gold", ms=14, mec="k", label="task B alone")
+    ax.plot(0, 0, "P", color="k", ms=10, label="θ* (end of task A)")
+    title = "Parameter plane through θ*" + (f", λ = {lam:g}" if lam is not None else "")
+    _label(ax, "a (task-B descent direction)", "b (random orthogonal direction)", title, legend=7)
     return fig

@@ -18,7 +18,8 @@ import numpy as np
 from . import distances, importance, plots, toy
 
 __all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
-           "importance_explorer", "permuted_mnist_explorer", "LIVE_CONFIG"]
+           "importance_explorer", "permuted_mnist_explorer", "LIVE_CONFIG", "output_transform_explorer",
+           "riemannian_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -320,6 +321,61 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
         return fig
 
     for w in (mode_t, method_d, lam_s, L_s, alpha_s):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def output_transform_explorer(phi_star, labels=None):
+    """Move task A's 2-D outputs and read off each replay regularizer (notebook 04, Figure 1).
+
+    Sliders: rotation about the origin, fraction of samples permuted, translation, scaling.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``rotation``, ``permute``, ``shift_x``, ``shift_y``, ``scale``, ``values`` (dict), ``figure``.
+    """
+    rot = W.FloatSlider(value=0.0, min=-180, max=180, step=5, description="rotate °")
+    perm = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="permute")
+    tx = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift x")
+    ty = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift y")
+    sc = W.FloatSlider(value=1.0, min=0.25, max=2.0, step=0.05, description="scale")
+    out = W.Output()
+    box = W.VBox([W.HBox([rot, perm, sc]), W.HBox([tx, ty]), out])
+    box.rotation, box.permute, box.shift_x, box.shift_y, box.scale = rot, perm, tx, ty, sc
+
+    def draw():
+        phi = toy.transform_outputs(phi_star, rotation=np.radians(rot.value), translation=(tx.value, ty.value),
+                                    scale=sc.value, permute=perm.value)
+        box.values = toy.replay_values(phi_star, phi)
+        return plots.plot_output_transform(phi_star, phi, box.values, labels=labels)
+
+    for w in (rot, perm, tx, ty, sc):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def riemannian_explorer(plane):
+    """λ slider over the parameter plane of :func:`scpviz.toy.riemannian_plane` (notebook 04).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (log slider), ``kind`` (full / diagonal metric), ``optima``, ``figure``.
+    """
+    lam = W.FloatLogSlider(value=1.0, base=10, min=-3, max=4, step=0.25, description="λ", continuous_update=True)
+    kind = W.ToggleButtons(options=["full", "diag"], value="full", description="metric")
+    out = W.Output()
+    box = W.VBox([W.HBox([lam, kind]), out])
+    box.lam, box.kind = lam, kind
+
+    def draw():
+        box.optima = toy.penalised_optima(plane, lam.value)
+        return plots.plot_riemannian_plane(plane, box.optima, lam=lam.value, kind=kind.value)
+
+    for w in (lam, kind):
         w.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

@@ -172,3 +172,31 @@ def test_permuted_mnist_explorer_live(tmp_path, monkeypatch):
     assert first.config["method"] == "scp" and first.config["n_tasks"] == 2
     box.alpha.value = 0.5
     assert box.history is not first and box.history.config["alpha"] == 0.5
+
+
+def test_geometry_plots_and_widgets():
+    phi = torch.tensor(toy.gaussian_mixture_2d(50, seed=0))
+    box = widgets.output_transform_explorer(phi)
+    assert box.values["MAS"] == pytest.approx(0.0, abs=1e-15)
+    box.rotation.value = 90.0
+    assert abs(box.values["MAS"]) < 1e-12 and box.values["SC₂² (SCP)"] > 0
+    box.permute.value = 1.0
+    before = dict(box.values)
+    box.scale.value = 1.5
+    assert box.values["MAS"] > before["MAS"]
+    from scpviz import models
+    X, c = toy.gaussian_mixture_2d(60, seed=0, return_labels=True)
+    net = models.MLP(2, (4,), 2, seed=0).double()
+    plane = toy.riemannian_plane(net, torch.tensor(X), torch.tensor(X), torch.tensor((c + 1) % 2), n=9)
+    rb = widgets.riemannian_explorer(plane)
+    fig, opt = rb.figure, rb.optima
+    rb.lam.value = 1000.0
+    assert rb.figure is not fig and rb.optima != opt
+    rb.kind.value = "diag"
+    assert isinstance(rb.figure, Figure)
+
+
+def test_expansion_plots():
+    eps = np.logspace(-4, -1, 5)
+    assert isinstance(plots.plot_expansion(eps, eps ** 2, eps ** 2), Figure)
+    assert isinstance(plots.plot_ratio_histograms({"ewc": np.ones(5), "scp": np.linspace(0.5, 2, 5)}), Figure)
