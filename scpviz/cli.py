@@ -86,9 +86,9 @@ def _overrides(args):
     return {k: v for k, v in pairs.items() if v is not None}
 
 
-def _seeds(args, quick):
+def _seeds(args, quick, experiment="permuted_mnist"):
     from .config import budget
-    return args.seeds if args.seeds is not None else list(budget("permuted_mnist", quick=quick).seeds)
+    return args.seeds if args.seeds is not None else list(budget(experiment, quick=quick).seeds)
 
 
 def _prepare(args):
@@ -129,6 +129,48 @@ def _cmd_permuted_mnist(args) -> int:
     return 0
 
 
+def _ae_overrides(args):
+    pairs = dict(epochs=args.epochs, n_train=args.train, n_val=args.val, n_test=args.test, hidden=args.hidden,
+                 lr=args.lr, batch_size=args.batch_size, alpha=args.alpha, optimizer_reset=args.optimizer_reset,
+                 code=getattr(args, "code", None), layer=getattr(args, "layer", None))
+    return {k: v for k, v in pairs.items() if v is not None}
+
+
+def _cmd_autoencoders(args) -> int:
+    from pathlib import Path
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from . import plots, sweep
+
+    quick = _prepare(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results, last = [], {}
+    for method in args.method:
+        for seed in _seeds(args, quick, "autoencoders"):
+            extra = _ae_overrides(args)
+            if args.order:
+                extra["order"] = args.order
+            if args.slices is not None:
+                extra["n_slices"] = args.slices
+            cfg = sweep.autoencoder_config(method, 0.0 if method == "none" else args.lam, seed, quick=quick,
+                                           snapshots=True, **extra)
+            hist = sweep.cached_run(cfg, None, device=args.device, progress=True)
+            stem = f"{method}_lam{cfg['lam']:g}_seed{seed}"
+            hist.to_json(out / f"{stem}.json")
+            print(f"{stem}: order {cfg['order']}, final average l1 error over seen digits "
+                  f"{hist.final_average_accuracy():.3f} ({hist.dataset})")
+            results.append((cfg, hist))
+            last.setdefault(method, hist)
+    plots.plot_reconstruction_grid(last).savefig(out / "reconstructions.png", dpi=120)
+    rows = sweep.summarize(results)
+    plots.plot_average_accuracy(rows, dataset=results[0][1].dataset, title="Average l1 error over digits seen (Fig 4b)",
+                                ylabel="mean l1 reconstruction error").savefig(out / "average_l1.png", dpi=120)
+    print(sweep.format_table(rows, percent=False))
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     import shlex
     import sys as _sys
@@ -136,15 +178,20 @@ def _cmd_sweep(args) -> int:
     from . import sweep
 
     quick = _prepare(args)
-    results = sweep.sweep(methods=args.methods, lams=args.lams, seeds=_seeds(args, quick), n_slices=args.slices,
-                          cache_dir=args.cache, quick=quick, device=args.device, progress=True, **_overrides(args))
+    ae = args.experiment == "autoencoders"
+    extra = _ae_overrides(args) if ae else _overrides(args)
+    if ae and args.order:
+        extra["order"] = args.order
+    results = sweep.sweep(methods=args.methods, lams=args.lams, seeds=_seeds(args, quick, args.experiment),
+                          n_slices=args.slices, cache_dir=args.cache, quick=quick, device=args.device, progress=True,
+                          experiment=args.experiment, **extra)
     chosen = sweep.choose_lambda(results, split="val")
     print("λ chosen on validation (final average validation accuracy, mean over seeds):")
     for m, c in chosen.items():
         print(f"  {m}: λ = {c['lam']:g}" + (f", L = {c['n_slices']}" if c["n_slices"] else "") +
               "   scores: " + ", ".join(f"{k:g}: {100 * v:.1f}%" for k, v in sorted(c["scores"].items())))
     print("\nTest results at the chosen λ:")
-    print(sweep.format_table(sweep.summarize(results, chosen), chosen))
+    print(sweep.format_table(sweep.summarize(results, chosen), chosen, percent=not ae))
     if args.export:
         cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in _sys.argv[1:])
         print(f"\nexported {len(results)} runs to {sweep.export_results(results, args.export, command=cmd)}")
@@ -172,7 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p_sw, multi=True)
     p_sw.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
     p_sw.add_argument("--export", default=None, help="also write all runs to one JSON file")
+    p_sw.add_argument("--experiment", choices=["permuted_mnist", "autoencoders"], default="permuted_mnist")
+    p_sw.add_argument("--order", nargs="+", type=int, default=None, help="auto-encoders: digit order")
+    p_sw.add_argument("--code", type=int, default=None, help="auto-encoders: code width")
+    p_sw.add_argument("--layer", choices=["output", "code"], default=None, help="auto-encoders: preserved layer")
     p_sw.set_defaults(func=_cmd_sweep)
+
+    p_ae = sub.add_parser("autoencoders", help="Figure 4: sequential auto-encoders on single digits")
+    _add_run_args(p_ae, multi=False)
+    p_ae.add_argument("--order", nargs="+", type=int, default=None, help="digit order (default: the budget's; "
+                                                                            "seeds > 0 permute it)")
+    p_ae.add_argument("--code", type=int, default=None, help="code width")
+    p_ae.add_argument("--layer", choices=["output", "code"], default=None, help="preserved layer")
+    p_ae.add_argument("--out", required=True)
+    p_ae.set_defaults(func=_cmd_autoencoders)
     return parser
 
 

@@ -218,10 +218,11 @@ BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
                       seeds=(0,), hidden=(64, 32), batch_size=100, lr=1e-3, lams=(10.0, 1000.0)),
     },
     "autoencoders": {
-        "full": dict(order=(2, 7, 4, 0, 9, 1, 6, 5, 8, 3), epochs=50, n_slices=100,
-                     n_runs=10, batch_size=100, lr=1e-4),
-        "quick": dict(order=(2, 7, 4), epochs=1, n_slices=20, n_runs=1,
-                      batch_size=100, lr=1e-3),
+        "full": dict(order=(2, 7, 4, 0, 9, 1, 6, 5, 8, 3), epochs=50, n_slices=100, seeds=tuple(range(10)),
+                     batch_size=100, lr=1e-4, hidden=(1024, 1024, 1024), code=256, n_train=None, n_val=500,
+                     n_test=None, lams=tuple(10.0 ** i for i in range(-3, 10))),
+        "quick": dict(order=(2, 7, 4), epochs=10, n_slices=20, seeds=(0,), batch_size=50, lr=1e-3,
+                      hidden=(128,), code=32, n_train=300, n_val=50, n_test=100, lams=(1.0, 100.0)),
     },
 })
 

@@ -214,6 +214,8 @@ class History:
         ``loss``, ``penalty``.
     timings : dict
         Seconds spent training, computing importances and evaluating.
+    extras : dict
+        Experiment-specific records (e.g. reconstructions after each task, Figure 4a).
 
     Notes
     -----
@@ -237,6 +239,7 @@ class History:
     higher_is_better: bool = True
     points: list = dataclasses.field(default_factory=list)
     timings: dict = dataclasses.field(default_factory=dict)
+    extras: dict = dataclasses.field(default_factory=dict)
 
     # -- matrices
     def matrix(self, split="test") -> np.ndarray:
@@ -359,7 +362,7 @@ def _check_fits(model, task):
 
 def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_size=100,
                    objective="classification", optimizer_reset="task", seed=0, progress=True, config=None,
-                   eval_batch_size=2000, on_epoch=None) -> History:
+                   eval_batch_size=2000, on_epoch=None, on_task_end=None) -> History:
     """Train on ``tasks`` in order, consolidating after each, evaluating every seen task after every epoch.
 
     Parameters
@@ -385,6 +388,8 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
         Stored in the History (merged with the arguments above).
     on_epoch : callable(History), optional
         Called after every evaluation point (live plots).
+    on_task_end : callable(task_index, model, History), optional
+        Called when a task is finished, before consolidating (snapshots).
 
     Returns
     -------
@@ -438,6 +443,8 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
             bar.set_postfix(task=f"{t + 1}/{T}", epoch=f"{epoch + 1}/{epochs}", loss=f"{loss:.4f}")
             if on_epoch is not None:
                 on_epoch(hist)
+        if on_task_end is not None:
+            on_task_end(t, model, hist)
         if consolidation is not None and t < T - 1:
             t0 = time.perf_counter()
             data = task.x_train if task.y_train is None else (task.x_train, task.y_train)

@@ -14,7 +14,7 @@ __all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "sho
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
            "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A", "plot_expansion",
-           "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane"]
+           "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
 METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
@@ -315,7 +315,7 @@ def plot_forgetting_curves(history, split="test", ax=None, title=None):
 
 
 def plot_average_accuracy(rows, reference=None, ax=None, title="Average accuracy over tasks seen (Figure 3a)",
-                          dataset=None):
+                          dataset=None, ylabel="average test accuracy on tasks seen"):
     """Mean ± sd over seeds of the average accuracy after each task, one curve per method.
 
     Parameters
@@ -441,4 +441,47 @@ def plot_riemannian_plane(plane, optima=None, lam=None, kind="full", ax=None):
     ax.plot(0, 0, "P", color="k", ms=10, label="θ* (end of task A)")
     title = "Parameter plane through θ*" + (f", λ = {lam:g}" if lam is not None else "")
     _label(ax, "a (task-B descent direction)", "b (random orthogonal direction)", title, legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- auto-encoders (notebook 07)
+
+def plot_reconstruction_grid(histories, stage=None, ax=None, title="Reconstructions after each task (Figure 4a)"):
+    """Figure 4a: for each run (a column block per method), the reconstruction of one test image of every
+    digit (columns) after each stage of training (rows); the first block is the inputs ("ideal").
+
+    Parameters
+    ----------
+    histories : dict
+        ``{label: History}`` of runs made with ``snapshots=True`` (same digit order).
+    stage : int, optional
+        Show only the rows up to this stage (0-based), for scrubbing.
+    """
+    labels = list(histories)
+    first = histories[labels[0]]
+    inputs = np.asarray(first.extras["inputs"], dtype=float) / 255.0
+    T, side = len(inputs), int(round(np.sqrt(inputs.shape[1])))
+    last = T - 1 if stage is None else int(stage)
+    blocks = [("ideal", np.repeat(inputs[None], last + 1, axis=0))]
+    for lab in labels:
+        snaps = np.asarray(histories[lab].extras["snapshots"], dtype=float) / 255.0
+        blocks.append((lab, snaps[:last + 1]))
+    gap = 4
+    H = (last + 1) * (side + 1)
+    Wd = sum(T * (side + 1) + gap for _ in blocks)
+    canvas = np.ones((H, Wd))
+    x0 = 0
+    fig, ax = new_axes(ax, figsize=(min(16, 0.45 * T * len(blocks) + 1), 0.5 * (last + 1) + 1.2))
+    for lab, arr in blocks:
+        for r in range(last + 1):
+            for c in range(T):
+                canvas[r * (side + 1):r * (side + 1) + side, x0 + c * (side + 1):x0 + c * (side + 1) + side] = \
+                    arr[r, c].reshape(side, side)
+        ax.text(x0 + T * (side + 1) / 2, -2, lab, ha="center", va="bottom", fontsize=9)
+        x0 += T * (side + 1) + gap
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([(r + 0.5) * (side + 1) for r in range(last + 1)], [f"after T{r + 1}" for r in range(last + 1)],
+                  fontsize=7)
+    ax.set_title(f"{first.dataset}: {title}", pad=14)
     return fig

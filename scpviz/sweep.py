@@ -30,10 +30,10 @@ from . import __version__
 from .config import budget, get_device
 from .consolidation import Consolidation
 from .continual import History, train_sequence
-from .data import load_dataset, permuted_mnist_tasks
-from .models import MLP
+from .data import digit_tasks, load_dataset, permuted_mnist_tasks
+from .models import MLP, AutoEncoder
 
-__all__ = ["PAPER_LAMBDAS", "permuted_mnist_config", "config_key", "run_permuted_mnist", "cached_run", "sweep",
+__all__ = ["PAPER_LAMBDAS", "permuted_mnist_config", "autoencoder_config", "run_autoencoders", "RUNNERS", "config_key", "run_permuted_mnist", "cached_run", "sweep",
            "choose_lambda", "summarize", "load_results", "CacheWarning", "export_results", "load_exported",
            "shipped_results", "format_table", "importances_after_first_task"]
 
@@ -63,6 +63,81 @@ def permuted_mnist_config(method="scp", lam=1.0, seed=0, quick=None, **overrides
     if cfg["lam"] < 0:
         raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
     return cfg
+
+
+PAPER_ORDER = (2, 7, 4, 0, 9, 1, 6, 5, 8, 3)
+
+
+def autoencoder_config(method="scp", lam=1.0, seed=0, quick=None, **overrides) -> dict:
+    """The full configuration of one sequential auto-encoder run (§5.2).
+
+    ``seed`` also permutes the digit order (seed 0: the budget's order, the paper's example in full
+    mode; the paper's 10 runs permute it). ``layer``: ``"output"`` (the reconstruction, as in the
+    paper) or ``"code"`` (the 256-D code layer) — what SCP/MAS preserve.
+    """
+    b = budget("autoencoders", quick=quick)
+    order = list(b.order)
+    if seed:
+        order = [order[i] for i in np.random.default_rng(seed).permutation(len(order))]
+    cfg = dict(experiment="autoencoders", method=method, lam=float(lam), alpha=0.75, n_slices=int(b.n_slices),
+               layer="output", seed=int(seed), order=order, epochs=int(b.epochs), n_train=b.n_train, n_val=b.n_val,
+               n_test=b.n_test, hidden=list(b.hidden), code=int(b.code), lr=float(b.lr),
+               batch_size=int(b.batch_size), optimizer_reset="task", dataset="mnist", snapshots=False)
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    cfg["order"] = [int(d) for d in cfg["order"]]
+    cfg["hidden"] = [int(h) for h in cfg["hidden"]]
+    if cfg["method"] == "ewc":
+        raise ValueError("method='ewc' needs class probabilities; the auto-encoder experiment has no labels "
+                         "(the paper compares none, MAS and SCP here).")
+    if cfg["layer"] not in ("output", "code"):
+        raise ValueError(f"layer={cfg['layer']!r} must be 'output' or 'code'.")
+    if cfg["lam"] < 0:
+        raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
+    return cfg
+
+
+def run_autoencoders(cfg: dict, device=None, progress=False, on_epoch=None) -> History:
+    """Train the auto-encoder on single digits in ``cfg["order"]`` (reconstruction objective, mean ℓ1 metric).
+
+    With ``cfg["snapshots"]`` the reconstructions of the first test image of every digit in the order are
+    recorded after each task in ``history.extras["snapshots"]`` (uint8 0–255, stage × digit × 784), with the
+    inputs in ``extras["inputs"]`` (Figure 4a).
+    """
+    device = get_device() if device is None else torch.device(device)
+    key = ("ae", cfg["dataset"], tuple(cfg["order"]), cfg["n_train"], cfg["n_val"], cfg["n_test"], str(device))
+    if key not in _TASK_CACHE:
+        if len(_TASK_CACHE) > 4:
+            _TASK_CACHE.clear()
+        ds = load_dataset(cfg["dataset"], device=device)
+        _TASK_CACHE[key] = digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"],
+                                       n_val=cfg["n_val"])
+    tasks = _TASK_CACHE[key]
+    model = AutoEncoder(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], code=cfg["code"],
+                        seed=cfg["seed"]).to(device)
+    layer = model.encoder if cfg["layer"] == "code" else None
+    cons = Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
+                         seed=cfg["seed"], layer=layer)
+    probe = torch.stack([t.x_test[0] for t in tasks])
+    snaps = []
+
+    def snapshot(t, model, hist):
+        if cfg.get("snapshots"):
+            with torch.no_grad():
+                model.eval()
+                snaps.append((model(probe) * 255).round().to(torch.uint8).cpu().tolist())
+                model.train()
+
+    hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
+                          batch_size=cfg["batch_size"], objective="reconstruction",
+                          optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress, config=cfg,
+                          on_epoch=on_epoch, on_task_end=snapshot)
+    if snaps:
+        hist.extras["snapshots"] = snaps
+        hist.extras["inputs"] = (probe * 255).round().to(torch.uint8).cpu().tolist()
+    return hist
 
 
 def config_key(cfg: dict) -> str:
@@ -123,8 +198,14 @@ def _write_entry(path: Path, cfg: dict, hist: History):
     os.replace(tmp, path)
 
 
-def cached_run(cfg: dict, cache_dir=None, device=None, progress=False, runner=run_permuted_mnist) -> History:
-    """``runner(cfg)`` through the cache in ``cache_dir`` (no cache when None)."""
+RUNNERS = {"permuted_mnist": run_permuted_mnist, "autoencoders": run_autoencoders}
+
+
+def cached_run(cfg: dict, cache_dir=None, device=None, progress=False, runner=None) -> History:
+    """``runner(cfg)`` through the cache in ``cache_dir`` (no cache when None); the runner by default
+    follows ``cfg["experiment"]`` (:data:`RUNNERS`)."""
+    if runner is None:
+        runner = RUNNERS[cfg.get("experiment", "permuted_mnist")]
     if cache_dir is None:
         return runner(cfg, device=device, progress=progress)
     path = Path(cache_dir) / f"{config_key(cfg)}.json"
@@ -138,7 +219,8 @@ def cached_run(cfg: dict, cache_dir=None, device=None, progress=False, runner=ru
 
 
 def sweep(methods=("none", "ewc", "mas", "scp"), lams=(1.0,), seeds=(0,), n_slices=None, cache_dir=None,
-          quick=None, device=None, progress=True, lams_per_method=None, **overrides) -> list:
+          quick=None, device=None, progress=True, lams_per_method=None, experiment="permuted_mnist",
+          **overrides) -> list:
     """Run (or read from the cache) the grid methods × λ × L × seeds.
 
     ``"none"`` runs once per seed (λ is meaningless for it). ``lams_per_method``
@@ -156,7 +238,8 @@ def sweep(methods=("none", "ewc", "mas", "scp"), lams=(1.0,), seeds=(0,), n_slic
             extra = dict(overrides)
             if L is not None:
                 extra["n_slices"] = int(L)
-            grid.append(permuted_mnist_config(method, lam, seed, quick=quick, **extra))
+            make = autoencoder_config if experiment == "autoencoders" else permuted_mnist_config
+            grid.append(make(method, lam, seed, quick=quick, **extra))
     out = []
     for cfg in tqdm(grid, desc="sweep", disable=not progress):
         out.append((cfg, cached_run(cfg, cache_dir, device=device)))
@@ -187,7 +270,9 @@ def _group(results, keys=("method", "lam", "n_slices")):
 
 
 def choose_lambda(results, split="val") -> dict:
-    """Per method, the (λ, L) with the best mean final average accuracy on ``split`` (validation!).
+    """Per method, the (λ, L) with the best mean final average metric on ``split`` (validation!).
+
+    "Best" is the highest accuracy, or the lowest error for lower-is-better metrics.
 
     Returns ``{method: {"lam": λ, "n_slices": L, "score": mean, "scores": {λ: mean}}}``.
     """
@@ -196,9 +281,10 @@ def choose_lambda(results, split="val") -> dict:
     best = {}
     for (method, lam, L), runs in _group(results).items():
         score = float(np.mean([h.final_average_accuracy(split) for _, h in runs]))
-        b = best.setdefault(method, {"lam": None, "n_slices": None, "score": -np.inf, "scores": {}})
+        sign = 1.0 if runs[0][1].higher_is_better else -1.0  # e.g. an ℓ1 error: lower is better
+        b = best.setdefault(method, {"lam": None, "n_slices": None, "score": -np.inf * sign, "scores": {}})
         b["scores"][lam] = score
-        if score > b["score"]:
+        if sign * score > sign * b["score"]:
             b.update(lam=lam, n_slices=L, score=score)
     return best
 
@@ -252,14 +338,16 @@ def shipped_results(name="permuted_mnist_cpu") -> tuple:
     return load_exported(path)
 
 
-def format_table(rows, chosen=None) -> str:
-    """A plain-text table of :func:`summarize` rows (mean ± sd in %), with the validation score if given."""
-    lines = ["method | λ | L | seeds | final avg test acc (mean ± sd) | val score",
+def format_table(rows, chosen=None, percent=True) -> str:
+    """A plain-text table of :func:`summarize` rows (mean ± sd; in % when ``percent``), with the validation score."""
+    f = 100.0 if percent else 1.0
+    u = " %" if percent else ""
+    lines = ["method | λ | L | seeds | final average test metric (mean ± sd) | validation score",
              "---|---|---|---|---|---"]
     for r in rows:
-        val = "" if chosen is None else f"{100 * chosen[r['method']]['score']:.1f} %"
+        val = "" if chosen is None else f"{f * chosen[r['method']]['score']:.{1 if percent else 2}f}{u}"
         lines.append(f"{r['method']} | {r['lam']:g} | {r['n_slices'] if r['n_slices'] else '-'} | {r['n_seeds']} | "
-                     f"{100 * r['mean']:.1f} ± {100 * r['sd']:.1f} % | {val}")
+                     f"{f * r['mean']:.{1 if percent else 2}f} ± {f * r['sd']:.{1 if percent else 2}f}{u} | {val}")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from . import distances, importance, plots, toy
 
 __all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "LIVE_CONFIG", "output_transform_explorer",
-           "riemannian_explorer"]
+           "riemannian_explorer", "autoencoder_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -376,6 +376,47 @@ def riemannian_explorer(plane):
         return plots.plot_riemannian_plane(plane, box.optima, lam=lam.value, kind=kind.value)
 
     for w in (lam, kind):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def autoencoder_explorer(results, seed=0):
+    """Scrub through sequential auto-encoder training (notebook 07, Figure 4a).
+
+    ``results``: ``(config, History)`` pairs recorded with ``snapshots=True``. The λ slider picks, for MAS and
+    SCP, the run of the grid with the nearest λ (log scale); the stage slider shows the reconstructions after
+    tasks 1..stage. Nothing is trained: scrubbing is instant.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam``, ``stage`` (sliders), ``shown`` ({label: History}), ``figure``.
+    """
+    runs = [(c, h) for c, h in results if c["seed"] == seed and "snapshots" in h.extras]
+    if not runs:
+        raise ValueError("results hold no run with snapshots for this seed; make them with snapshots=True.")
+    lams = sorted({c["lam"] for c, _ in runs if c["method"] != "none"}) or [1.0]
+    T = len(runs[0][1].extras["snapshots"])
+    lam_s = W.SelectionSlider(options=lams, value=lams[len(lams) // 2], description="λ")
+    stage_s = W.IntSlider(value=T, min=1, max=T, description="after task")
+    out = W.Output()
+    box = W.VBox([W.HBox([lam_s, stage_s]), out])
+    box.lam, box.stage = lam_s, stage_s
+
+    def draw():
+        shown = {}
+        for method in ("none", "mas", "scp"):
+            cands = [(c, h) for c, h in runs if c["method"] == method]
+            if method != "none":
+                cands = [(c, h) for c, h in cands if c["lam"] == lam_s.value]
+            if cands:
+                label = {"none": "no consolidation"}.get(method, f"{method.upper()} λ={lam_s.value:g}")
+                shown[label] = cands[0][1]
+        box.shown = shown
+        return plots.plot_reconstruction_grid(shown, stage=stage_s.value - 1)
+
+    for w in (lam_s, stage_s):
         w.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

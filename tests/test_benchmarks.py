@@ -6,7 +6,7 @@ from benchmarks.__main__ import run
 
 def test_benchmarks_smoke():
     rows = run(smoke=True)
-    assert len(rows) == 5
+    assert len(rows) == 8
     for r in rows:
         assert r["ours"] > 0 and r["baseline"] > 0
         if not math.isnan(r["diff"]):
