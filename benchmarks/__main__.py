@@ -7,7 +7,7 @@ import platform
 
 import torch
 
-from . import importance, training
+from . import importance, memory, training
 from .common import table
 
 
@@ -23,6 +23,8 @@ def run(smoke=False):
         rows += importance.bench_penalty()
         rows += training.bench_epoch()
         rows += training.bench_live()
+        rows += memory.bench_memory_flat()
+        rows += memory.bench_autoencoder()
     return rows
 
 
@@ -33,7 +35,8 @@ def main(argv=None):
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}")
     rows = run(args.smoke)
-    print(table([[r["metric"], f"{r['ours']:.4g} s", f"{r['baseline']:.4g} s", f"{r['ratio']:.2f}x",
+    print(table([[r["metric"], f"{r['ours']:.4g} {r.get('unit', 's')}", f"{r['baseline']:.4g} {r.get('unit', 's')}",
+                  f"{r['ratio']:.2f}x",
                   f"{r['diff']:.1e}"] for r in rows],
                 ["metric", "ours", "baseline", "ratio", "max rel diff"]))
     return rows

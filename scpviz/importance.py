@@ -225,7 +225,7 @@ def _scp_vectors(slices, K, exact):
 
 
 def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=False, seed=None,
-                   batch_size=2000, vjp="loop"):
+                   batch_size=2000, vjp="loop", max_memory=2 ** 28):
     r"""Diagonal sliced-Cramér importance Γ (eq 19, Algorithm 1).
 
     .. math:: \Gamma_{ii} = \frac1L \sum_{l=1}^L \Big(\frac{\partial\, \xi_l\cdot\bar\varphi}{\partial\theta_i}\Big)^2,
@@ -260,6 +260,13 @@ def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=Fal
         loop was faster in both regimes (paper MLP, K = 10: 2.6 s vs 3.1 s per
         10,000 images; a 784-D auto-encoder with L = 100: 8.5 s vs 11.5 s per
         2,000 images), so it is the default; try ``"batched"`` on a GPU.
+    max_memory : int
+        Bytes for the per-vector gradient sums (one parameter-sized tensor per
+        vector). When min(K, L) vectors do not fit (an auto-encoder's K = 784 > L
+        = 100 with 6 M parameters needs 2.5 GB), the vectors are processed in
+        chunks, one pass over the data per chunk: memory stays bounded at the
+        price of re-running the forward pass per chunk (cheap next to the L
+        backward passes).
 
     Returns
     -------
@@ -296,36 +303,56 @@ def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=Fal
         n_slices = _check_n_slices(n_slices)
     device, dtype = _model_device(model), _model_dtype(model)
     names, plist = list(params), list(params.values())
-    acc, R, n_total = None, None, 0
+    from .data import Task
+
+    if isinstance(data, (torch.Tensor, tuple, list, Task)) or (hasattr(data, "__iter__") and iter(data) is not data):
+        def batches():
+            return iter_batches(data, batch_size, device=device, dtype=dtype)
+    else:  # a one-shot iterator: keep its batches (the data, not any graph) to pass over them per chunk
+        kept = list(iter_batches(data, batch_size, device=device, dtype=dtype))
+
+        def batches():
+            return iter(kept)
     with eval_mode(model):
-        for x, _ in iter_batches(data, batch_size, device=device, dtype=dtype):
-            out = _forward_at(model, x, layer_mod)
-            K = out.shape[1]
-            if R is None:
-                if slices is not None:
-                    xi = _prepare_slices(slices, K, torch.float64, "cpu")
-                elif not exact:
-                    xi = random_slices(n_slices, K, seed=seed)
-                else:
-                    xi = None
-                R = _scp_vectors(xi, K, exact).to(device=device, dtype=out.dtype)
-                acc = [torch.zeros((R.shape[0],) + p.shape, device=device, dtype=p.dtype) for p in plist]
-            total = out.sum(0)
-            if vjp == "batched":
-                grads = torch.autograd.grad(total, plist, grad_outputs=R, is_grads_batched=True, allow_unused=True)
-                for a, g in zip(acc, grads):
-                    if g is not None:
-                        a.add_(g)
-            else:
-                V = R.shape[0]
-                for v in range(V):
-                    grads = torch.autograd.grad(total, plist, grad_outputs=R[v], retain_graph=v < V - 1,
+        x0, _ = next(iter(batches()))
+        with torch.no_grad():
+            out0 = _forward_at(model, x0[:1], layer_mod)
+        K = out0.shape[1]
+        if slices is not None:
+            xi = _prepare_slices(slices, K, torch.float64, "cpu")
+        elif not exact:
+            xi = random_slices(n_slices, K, seed=seed)
+        else:
+            xi = None
+        R = _scp_vectors(xi, K, exact).to(device=device, dtype=out0.dtype)
+        V = R.shape[0]
+        bytes_per_vector = sum(p.numel() * p.element_size() for p in plist)
+        chunk = max(1, min(V, int(max_memory // max(1, bytes_per_vector))))
+        gamma = [torch.zeros_like(p) for p in plist]
+        for c0 in range(0, V, chunk):  # one pass over the data per chunk of vectors (usually a single chunk)
+            Rc = R[c0:c0 + chunk]
+            acc = [torch.zeros((len(Rc),) + p.shape, device=device, dtype=p.dtype) for p in plist]
+            n_total = 0
+            for x, _ in batches():
+                total = _forward_at(model, x, layer_mod).sum(0)
+                if vjp == "batched":
+                    grads = torch.autograd.grad(total, plist, grad_outputs=Rc, is_grads_batched=True,
                                                 allow_unused=True)
                     for a, g in zip(acc, grads):
                         if g is not None:
-                            a[v].add_(g)
-            n_total += len(x)
-    return {n: (a / n_total).pow(2).sum(0) for n, a in zip(names, acc)}
+                            a.add_(g)
+                else:
+                    for v in range(len(Rc)):
+                        grads = torch.autograd.grad(total, plist, grad_outputs=Rc[v], retain_graph=v < len(Rc) - 1,
+                                                    allow_unused=True)
+                        for a, g in zip(acc, grads):
+                            if g is not None:
+                                a[v].add_(g)
+                n_total += len(x)
+            for gm, a in zip(gamma, acc):
+                gm.add_((a / n_total).pow(2).sum(0))
+            del acc
+    return dict(zip(names, gamma))
 
 
 def scp_importance_reference(model, data, slices, layer=None):

@@ -251,3 +251,13 @@ def _m():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_scp_chunked_vectors_and_one_shot_iterators_give_the_same_gamma():
+    model = nn.Sequential(nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 12)).double()
+    x = torch.randn(40, 12)
+    sl = random_slices(5, 12, seed=4)
+    ref = scp_importance_reference(model, x, sl)
+    small = scp_importance(model, x, slices=sl, batch_size=9, max_memory=1)  # one vector per pass over the data
+    gen = scp_importance(model, (b for b in torch.split(x, 7)), slices=sl, max_memory=1)
+    assert rel_err(small, ref) < 1e-10 and rel_err(gen, ref) < 1e-10
