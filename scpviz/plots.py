@@ -405,8 +405,8 @@ def plot_output_transform(phi_star, phi, values, axes=None, labels=None):
     P, Q = _np(phi_star), _np(phi)
     for p_, q_ in zip(P[:80], Q[:80]):
         a0.plot([p_[0], q_[0]], [p_[1], q_[1]], color="#bbbbbb", lw=0.6, zorder=0)
-    a0.scatter(P[:, 0], P[:, 1], s=10, c=labels if labels is not None else "#1f77b4", cmap="coolwarm",
-               label="φ(x; θ*)")
+    colour = dict(c=labels, cmap="coolwarm") if labels is not None else dict(color="#1f77b4")
+    a0.scatter(P[:, 0], P[:, 1], s=10, label="φ(x; θ*)", **colour)
     a0.scatter(Q[:, 0], Q[:, 1], s=10, marker="x", color="k", alpha=0.6, label="moved outputs")
     a0.set_aspect("equal", adjustable="datalim")
     _label(a0, "output 1", "output 2", "task A's outputs, before and after")
