@@ -464,6 +464,20 @@ def radon_slices(X, slices):
     return _out(s @ Xt.T, torch_in)
 
 
+def _clouds_and_slices(X, Y, n_slices, seed, slices):
+    """Validated clouds (common dtype) and the unit slices to use (given, or random from ``seed``)."""
+    Xt, Yt = _cloud(X, "X"), _cloud(Y, "Y")
+    if Xt.shape[1] != Yt.shape[1]:
+        raise ValueError(f"X and Y live in different dimensions ({Xt.shape[1]} vs {Yt.shape[1]}).")
+    dt = _common_dtype(Xt, Yt)
+    Xt, Yt = Xt.to(dt), Yt.to(dt)
+    if slices is None:
+        s = random_slices(n_slices, Xt.shape[1], seed=seed, dtype=dt, device=Xt.device)
+    else:
+        s = _check_slices(slices, Xt.shape[1], dt).to(Xt.device)
+    return Xt, Yt, s
+
+
 def sliced_cramer(X, Y, n_slices=100, p=2, seed=None, slices=None, bandwidth=None):
     r"""Sliced p-Cramér distance between two point clouds (eq 13), Monte-Carlo over slices.
 
@@ -500,15 +514,7 @@ def sliced_cramer(X, Y, n_slices=100, p=2, seed=None, slices=None, bandwidth=Non
     """
     p = _check_p(p)
     torch_in = _is_torch(X, Y, slices)
-    Xt, Yt = _cloud(X, "X"), _cloud(Y, "Y")
-    if Xt.shape[1] != Yt.shape[1]:
-        raise ValueError(f"X and Y live in different dimensions ({Xt.shape[1]} vs {Yt.shape[1]}).")
-    dt = _common_dtype(Xt, Yt)
-    Xt, Yt = Xt.to(dt), Yt.to(dt)
-    if slices is None:
-        s = random_slices(n_slices, Xt.shape[1], seed=seed, dtype=dt, device=Xt.device)
-    else:
-        s = _check_slices(slices, Xt.shape[1], dt).to(Xt.device)
+    Xt, Yt, s = _clouds_and_slices(X, Y, n_slices, seed, slices)
     val = _cramer_pp(s @ Xt.T, s @ Yt.T, p, bandwidth=bandwidth).mean().clamp_min(0.0) ** (1.0 / p)
     return _out(val, torch_in)
 
@@ -519,15 +525,7 @@ def sliced_cramer_squared(X, Y, n_slices=100, seed=None, slices=None, bandwidth=
     Same arguments as :func:`sliced_cramer` with p = 2.
     """
     torch_in = _is_torch(X, Y, slices)
-    Xt, Yt = _cloud(X, "X"), _cloud(Y, "Y")
-    if Xt.shape[1] != Yt.shape[1]:
-        raise ValueError(f"X and Y live in different dimensions ({Xt.shape[1]} vs {Yt.shape[1]}).")
-    dt = _common_dtype(Xt, Yt)
-    Xt, Yt = Xt.to(dt), Yt.to(dt)
-    if slices is None:
-        s = random_slices(n_slices, Xt.shape[1], seed=seed, dtype=dt, device=Xt.device)
-    else:
-        s = _check_slices(slices, Xt.shape[1], dt).to(Xt.device)
+    Xt, Yt, s = _clouds_and_slices(X, Y, n_slices, seed, slices)
     return _out(_cramer_pp(s @ Xt.T, s @ Yt.T, 2.0, bandwidth=bandwidth).mean(), torch_in)
 
 
