@@ -278,24 +278,24 @@ class History:
     def final_average_accuracy(self, split="test") -> float:
         return float(self.average_accuracy(split)[-1])
 
+    def _signed_final(self, split):
+        """(sign · R, T): the end-of-task matrix oriented so that higher is better."""
+        R = self.final_matrix(split)
+        return (1.0 if self.higher_is_better else -1.0) * R, len(R)
+
     def forgetting(self, split="test") -> float:
         """Mean over old tasks of (best earlier value − final value) (Chaudhry et al. 2018)."""
-        R = self.final_matrix(split)
-        T = len(R)
+        R, T = self._signed_final(split)
         if T < 2:
             return 0.0
-        sign = 1.0 if self.higher_is_better else -1.0
-        best = np.nanmax(sign * R[:T - 1, :T - 1], axis=0)
-        return float(np.mean(best - sign * R[T - 1, :T - 1]))
+        return float(np.mean(np.nanmax(R[:T - 1, :T - 1], axis=0) - R[T - 1, :T - 1]))
 
     def backward_transfer(self, split="test") -> float:
         """Mean over old tasks of (final value − value right after learning it); negative = forgetting."""
-        R = self.final_matrix(split)
-        T = len(R)
+        R, T = self._signed_final(split)
         if T < 2:
             return 0.0
-        sign = 1.0 if self.higher_is_better else -1.0
-        return float(np.mean(sign * (R[T - 1, :T - 1] - np.diag(R)[:T - 1])))
+        return float(np.mean(R[T - 1, :T - 1] - np.diag(R)[:T - 1]))
 
     def intransigence(self, reference, split="test") -> float:
         """Mean over tasks k of a*_k − R[k, k] for a reference a* (see the class notes)."""
