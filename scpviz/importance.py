@@ -279,7 +279,11 @@ def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=Fal
     factored as R Rᵀ with min(K, L) rows r_v (the eigen-square-root of S when
     K ≤ L, the slices / √L otherwise), so Γ = Σ_v (∂(r_v·φ̄)/∂θ)². Per batch the
     min(K, L) vector–Jacobian products of Σ_n φ(x_n) are accumulated; the sums
-    over batches are divided by N and squared at the end. The result equals
+    over batches are divided by N and squared at the end. When the data is a
+    single batch (N ≤ ``batch_size``) each VJP of φ̄ is squared at once: no
+    per-vector sums, one forward pass — Algorithm 1's cost and memory, the
+    floor when K > L (for the vectors in batched mode, ``max_memory`` bounds
+    how many gradients are held at once). The result equals
     :func:`scp_importance_reference` for the same slices; the cost is one
     forward and min(K, L) backward passes over the data instead of L.
 
@@ -329,6 +333,28 @@ def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=Fal
         bytes_per_vector = sum(p.numel() * p.element_size() for p in plist)
         chunk = max(1, min(V, int(max_memory // max(1, bytes_per_vector))))
         gamma = [torch.zeros_like(p) for p in plist]
+        it = batches()
+        first = next(it)
+        if next(it, None) is None:  # the data is one batch: square each VJP at once, no per-vector sums
+            x, _ = first
+            total = _forward_at(model, x, layer_mod).mean(0)
+            for c0 in range(0, V, chunk):
+                Rc = R[c0:c0 + chunk]
+                if vjp == "batched":
+                    grads = torch.autograd.grad(total, plist, grad_outputs=Rc, is_grads_batched=True,
+                                                retain_graph=c0 + chunk < V, allow_unused=True)
+                    for gm, g in zip(gamma, grads):
+                        if g is not None:
+                            gm.add_(g.pow(2).sum(0))
+                else:
+                    for v in range(len(Rc)):
+                        grads = torch.autograd.grad(total, plist, grad_outputs=Rc[v],
+                                                    retain_graph=c0 + v < V - 1, allow_unused=True)
+                        for gm, g in zip(gamma, grads):
+                            if g is not None:
+                                gm.addcmul_(g, g)
+            return dict(zip(names, gamma))
+        del it, first
         for c0 in range(0, V, chunk):  # one pass over the data per chunk of vectors (usually a single chunk)
             Rc = R[c0:c0 + chunk]
             acc = [torch.zeros((len(Rc),) + p.shape, device=device, dtype=p.dtype) for p in plist]

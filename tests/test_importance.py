@@ -261,3 +261,17 @@ def test_scp_chunked_vectors_and_one_shot_iterators_give_the_same_gamma():
     small = scp_importance(model, x, slices=sl, batch_size=9, max_memory=1)  # one vector per pass over the data
     gen = scp_importance(model, (b for b in torch.split(x, 7)), slices=sl, max_memory=1)
     assert rel_err(small, ref) < 1e-10 and rel_err(gen, ref) < 1e-10
+
+
+@pytest.mark.parametrize("vjp", ["loop", "batched"])
+@pytest.mark.parametrize("K_out,L", [(30, 5), (4, 9)])
+@pytest.mark.parametrize("max_memory", [1, 2 ** 28])
+def test_scp_single_batch_path_equals_algorithm1_and_the_batched_path(vjp, K_out, L, max_memory):
+    """N ≤ batch_size squares each VJP at once; it must agree with Algorithm 1 and with the multi-batch sums."""
+    model = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, K_out), nn.Sigmoid()).double()
+    x = torch.rand(40, 12)
+    sl = random_slices(L, K_out, seed=5)
+    ref = scp_importance_reference(model, x, sl)
+    one = scp_importance(model, x, slices=sl, batch_size=40, vjp=vjp, max_memory=max_memory)
+    many = scp_importance(model, x, slices=sl, batch_size=9, vjp=vjp, max_memory=max_memory)
+    assert rel_err(one, ref) < 1e-10 and rel_err(many, ref) < 1e-10
