@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
+__all__ = ["plot_blind_drift", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
            "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A", "plot_expansion",
@@ -484,4 +484,27 @@ def plot_reconstruction_grid(histories, stage=None, ax=None, title="Reconstructi
     ax.set_yticks([(r + 0.5) * (side + 1) for r in range(last + 1)], [f"after T{r + 1}" for r in range(last + 1)],
                   fontsize=7)
     ax.set_title(f"{first.dataset}: {title}", pad=14)
+    return fig
+
+
+def plot_blind_drift(summary, ax=None, title="Where the parameters moved during the next task"):
+    """Per parameter tensor: the share of the drift Σ(θ − θ*)² that landed on entries whose importance is
+    (numerically) zero (bars), next to the share of such entries (dots).
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`scpviz.diagnostics.drift_by_importance` (or the ``"drift"`` entry of
+        :func:`scpviz.diagnostics.two_task_drift`).
+    """
+    rows = summary["rows"]
+    fig, ax = new_axes(ax, figsize=(max(5, 0.45 * len(rows) + 2), 3.5))
+    x = np.arange(len(rows))
+    share = [r["blind_drift"] / r["drift"] if r["drift"] > 0 else 0.0 for r in rows]
+    ax.bar(x, share, color="#d62728", alpha=0.7, label="share of Σδ² on zero-importance entries")
+    ax.plot(x, [r["blind_fraction"] for r in rows], "ko", ms=4, label="share of entries with zero importance")
+    ax.set_xticks(x, [r["name"] for r in rows], rotation=70, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    _label(ax, "", "share", f"{title}\n(total: {100 * summary['blind_drift_share']:.0f}% of the drift on "
+           f"{100 * summary['blind_fraction']:.0f}% of the parameters)", legend=7)
     return fig
