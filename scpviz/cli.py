@@ -182,6 +182,8 @@ def _cmd_sweep(args) -> int:
     extra = _ae_overrides(args) if ae else _overrides(args)
     if ae and args.order:
         extra["order"] = args.order
+    if ae and args.snapshots:
+        extra["snapshots"] = True
     results = sweep.sweep(methods=args.methods, lams=args.lams, seeds=_seeds(args, quick, args.experiment),
                           n_slices=args.slices, cache_dir=args.cache, quick=quick, device=args.device, progress=True,
                           experiment=args.experiment, **extra)
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sw.add_argument("--order", nargs="+", type=int, default=None, help="auto-encoders: digit order")
     p_sw.add_argument("--code", type=int, default=None, help="auto-encoders: code width")
     p_sw.add_argument("--layer", choices=["output", "code"], default=None, help="auto-encoders: preserved layer")
+    p_sw.add_argument("--snapshots", action="store_true", help="auto-encoders: record the Figure 4a reconstructions")
     p_sw.set_defaults(func=_cmd_sweep)
 
     p_ae = sub.add_parser("autoencoders", help="Figure 4: sequential auto-encoders on single digits")

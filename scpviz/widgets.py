@@ -381,42 +381,56 @@ def riemannian_explorer(plane):
     return box
 
 
-def autoencoder_explorer(results, seed=0):
+def autoencoder_explorer(results, seed=0, layer="output"):
     """Scrub through sequential auto-encoder training (notebook 07, Figure 4a).
 
-    ``results``: ``(config, History)`` pairs recorded with ``snapshots=True``. The λ slider picks, for MAS and
-    SCP, the run of the grid with the nearest λ (log scale); the stage slider shows the reconstructions after
-    tasks 1..stage. Nothing is trained: scrubbing is instant.
+    ``results``: ``(config, History)`` pairs recorded with ``snapshots=True``. One λ slider per consolidation
+    method (their importances have different scales, so their λ grids differ) picks that method's run; the
+    stage slider shows the reconstructions after tasks 1..stage. Nothing is trained: scrubbing is instant.
+
+    Parameters
+    ----------
+    results : list of (dict, History)
+    seed : int
+        Which run (digit order) to show.
+    layer : {"output", "code"}
+        Which preserved layer's runs to show.
 
     Returns
     -------
     ipywidgets.VBox
-        Attributes ``lam``, ``stage`` (sliders), ``shown`` ({label: History}), ``figure``.
+        Attributes ``lams`` ({method: slider}), ``stage`` (slider), ``shown`` ({label: History}), ``figure``.
     """
-    runs = [(c, h) for c, h in results if c["seed"] == seed and "snapshots" in h.extras]
+    runs = [(c, h) for c, h in results if c["seed"] == seed and "snapshots" in h.extras
+            and (c["method"] == "none" or c.get("layer", "output") == layer)]
     if not runs:
-        raise ValueError("results hold no run with snapshots for this seed; make them with snapshots=True.")
-    lams = sorted({c["lam"] for c, _ in runs if c["method"] != "none"}) or [1.0]
+        raise ValueError(f"results hold no run with snapshots for seed={seed} and layer={layer!r}; make them "
+                         f"with snapshots=True (python -m scpviz sweep --experiment autoencoders --snapshots).")
     T = len(runs[0][1].extras["snapshots"])
-    lam_s = W.SelectionSlider(options=lams, value=lams[len(lams) // 2], description="λ")
+    lam_s = {}
+    for method in ("mas", "scp"):
+        lams = sorted({c["lam"] for c, _ in runs if c["method"] == method})
+        if lams:
+            lam_s[method] = W.SelectionSlider(options=[(f"{v:g}", v) for v in lams], value=lams[0],
+                                              description=f"λ {method.upper()}", continuous_update=False)
     stage_s = W.IntSlider(value=T, min=1, max=T, description="after task")
     out = W.Output()
-    box = W.VBox([W.HBox([lam_s, stage_s]), out])
-    box.lam, box.stage = lam_s, stage_s
+    box = W.VBox([W.HBox([*lam_s.values(), stage_s]), out])
+    box.lams, box.stage = lam_s, stage_s
 
     def draw():
         shown = {}
         for method in ("none", "mas", "scp"):
             cands = [(c, h) for c, h in runs if c["method"] == method]
             if method != "none":
-                cands = [(c, h) for c, h in cands if c["lam"] == lam_s.value]
+                cands = [(c, h) for c, h in cands if c["lam"] == lam_s[method].value] if method in lam_s else []
             if cands:
-                label = {"none": "no consolidation"}.get(method, f"{method.upper()} λ={lam_s.value:g}")
+                label = "no consolidation" if method == "none" else f"{method.upper()} λ={cands[0][0]['lam']:g}"
                 shown[label] = cands[0][1]
         box.shown = shown
         return plots.plot_reconstruction_grid(shown, stage=stage_s.value - 1)
 
-    for w in (lam_s, stage_s):
+    for w in (*lam_s.values(), stage_s):
         w.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

@@ -86,6 +86,11 @@ def test_autoencoder_explorer(two_digit_runs):
     fig = box.figure
     box.stage.value = 1
     assert box.figure is not fig and len(box.shown) == 3
+    extra = [(dict(c, lam=c["lam"] * 10), h) for c, h in res if c["method"] == "scp"]
+    box = widgets.autoencoder_explorer(res + extra)
+    lams = [v for _, v in box.lams["scp"].options]
+    box.lams["scp"].value = lams[-1]
+    assert f"SCP λ={lams[-1]:g}" in box.shown and len(box.shown) == 3
     with pytest.raises(ValueError, match="snapshots"):
         widgets.autoencoder_explorer(res, seed=5)
 

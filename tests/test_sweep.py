@@ -97,3 +97,33 @@ def test_real_sweep_quick_tiny(tmp_path):
     with pytest.raises(ValueError, match="cannot read"):
         (tmp_path / "bad.json").write_text("{")
         sweep.load_exported(tmp_path / "bad.json")
+
+
+def test_compact_export_keeps_end_of_task_numbers_and_reads_gzip(tmp_path):
+    pts = [{"task": t, "epoch": e, "test": [0.1 * (t + e + 1) / 3, None if t == 0 else 0.123456789],
+            "val": [0.2 + e / 7, None if t == 0 else 0.3], "loss": 1 / 3, "penalty": 0.0}
+           for t in range(2) for e in (1, 2, 3)]
+    h = History(config={}, dataset="fake", task_names=["a", "b"], points=pts,
+                extras={"snapshots": [[[1, 2]]], "inputs": [[3]], "note": "kept"})
+    c = sweep.compact_history(h, keep_snapshots=False, digits=4)
+    assert [(p["task"], p["epoch"]) for p in c.points] == [(0, 3), (1, 3)]  # the end of each task
+    assert np.allclose(c.final_matrix(), h.final_matrix(), rtol=5e-4, atol=0, equal_nan=True)
+    assert c.extras == {"note": "kept"} and len(h.points) == 6  # the original is untouched
+    cfgs = [{"seed": 0}, {"seed": 1}]
+    path = sweep.export_results([(cfgs[0], h), (cfgs[1], h)], tmp_path / "g.json.gz", command="cmd",
+                                compact=lambda cfg: cfg["seed"] == 0)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip magic
+    back, cmd = sweep.load_exported(path)
+    assert cmd == "cmd" and "snapshots" in back[0][1].extras and "snapshots" not in back[1][1].extras
+    assert len(back[0][1].points) == 2
+    with pytest.raises(FileNotFoundError, match="shipped: .*permuted_mnist_cpu"):
+        sweep.shipped_results("nope")
+
+
+def test_shipped_autoencoder_results_are_the_paper_budget():
+    runs, command = sweep.shipped_results("autoencoders_h100")
+    assert len(runs) == 17 and "H100" in command
+    for cfg, h in runs:
+        assert cfg["epochs"] == 50 and cfg["lr"] == 1e-4 and cfg["hidden"] == [1024, 1024, 1024] and cfg["code"] == 256
+        assert h.dataset.startswith("MNIST") and h.final_matrix().shape == (10, 10)
+    assert len({tuple(c["order"]) for c, _ in runs}) == 3
