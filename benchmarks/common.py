@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import resource
+import statistics
 import time
 
 
-def best_of(fn, repeat=3):
-    """(best wall time in s, last result) over ``repeat`` calls."""
-    best, out = float("inf"), None
+def interleaved(fns, repeat=5, warmup=None):
+    """Median wall times of several functions, timed round-robin in one process so that machine drift hits
+    every side alike.
+
+    Parameters
+    ----------
+    fns : dict[str, callable]
+    repeat : int
+        Timed calls of each function (the median is reported).
+    warmup : dict[str, callable], optional
+        What to call once before timing (default: each function itself). A cheaper warm-up (same code on less
+        data) keeps very slow baselines affordable.
+
+    Returns
+    -------
+    (dict[str, float], dict[str, object])
+        Median seconds and the last result of each function.
+    """
+    for name, fn in fns.items():
+        (warmup or {}).get(name, fn)()
+    times = {name: [] for name in fns}
+    out = {}
     for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            out[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(v) for name, v in times.items()}, out
 
 
 def peak_rss_mb():

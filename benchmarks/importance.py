@@ -11,7 +11,7 @@ from scpviz.distances import random_slices
 from scpviz.importance import fisher_importance, mas_importance, scp_importance, scp_importance_reference
 from scpviz.models import MLP
 
-from .common import best_of, max_rel_diff
+from .common import interleaved, max_rel_diff
 
 
 def _inputs(n, seed=0):
@@ -23,14 +23,16 @@ def _inputs(n, seed=0):
     return torch.cat([x] * reps)[:n], ds.name
 
 
-def bench_scp(n=60000, n_slices=100, hidden=(1024, 512, 256), repeat=1):
+def bench_scp(n=60000, n_slices=100, hidden=(1024, 512, 256), repeat=5):
     model = MLP(hidden=hidden, seed=0)
     x, name = _inputs(n)
     sl = random_slices(n_slices, 10, seed=0).float()
-    t_fast, fast = best_of(lambda: scp_importance(model, x, slices=sl), repeat)
-    t_ref, ref = best_of(lambda: scp_importance_reference(model, x, sl), 1)
+    fns = {"fast": lambda: scp_importance(model, x, slices=sl), "ref": lambda: scp_importance_reference(model, x, sl)}
+    warm = {"fast": lambda: scp_importance(model, x[:2000], slices=sl),
+            "ref": lambda: scp_importance_reference(model, x[:2000], sl)}
+    t, out = interleaved(fns, repeat, warmup=warm)
     return dict(metric=f"scp_importance vs Algorithm 1 verbatim (N={n}, L={n_slices}, {name})",
-                ours=t_fast, baseline=t_ref, ratio=t_ref / t_fast, diff=max_rel_diff(fast, ref))
+                ours=t["fast"], baseline=t["ref"], ratio=t["ref"] / t["fast"], diff=max_rel_diff(out["fast"], out["ref"]))
 
 
 def _loop_fisher(model, x):
@@ -56,23 +58,22 @@ def _loop_mas(model, x):
     return {n: a / len(x) for (n, _), a in zip(model.named_parameters(), acc)}
 
 
-def bench_persample(n=1000, hidden=(1024, 512, 256)):
+def bench_persample(n=1000, hidden=(1024, 512, 256), repeat=5):
     model = MLP(hidden=hidden, seed=0)
     x, name = _inputs(n)
     rows = []
-    for label, fast_fn, loop_fn in (
-        ("fisher_importance exact", lambda: fisher_importance(model, x, "exact"), lambda: _loop_fisher(model, x)),
-        ("mas_importance paper", lambda: mas_importance(model, x), lambda: _loop_mas(model, x)),
-    ):
-        t_fast, fast = best_of(fast_fn, 3)
-        t_loop, ref = best_of(loop_fn, 1)
-        rows.append(dict(metric=f"{label} vs per-sample loop (N={n}, {name})", ours=t_fast, baseline=t_loop,
-                         ratio=t_loop / t_fast, diff=max_rel_diff(fast, ref)))
+    for label, fast, loop in (("fisher_importance exact", lambda d: fisher_importance(model, d, "exact"), _loop_fisher),
+                              ("mas_importance paper", lambda d: mas_importance(model, d), _loop_mas)):
+        t, out = interleaved({"fast": lambda: fast(x), "loop": lambda: loop(model, x)}, repeat,
+                             warmup={"fast": lambda: fast(x), "loop": lambda: loop(model, x[:20])})
+        rows.append(dict(metric=f"{label} vs per-sample loop (N={n}, {name})", ours=t["fast"], baseline=t["loop"],
+                         ratio=t["loop"] / t["fast"], diff=max_rel_diff(out["fast"], out["loop"])))
     return rows
 
 
-def bench_penalty(steps=200, hidden=(1024, 512, 256), batch=100):
-    """Adam step with the penalty (fused gradient path, as the engine uses it) vs without."""
+def penalty_step(hidden=(1024, 512, 256), batch=100):
+    """A function ``step(mode)``: one Adam step of the paper MLP on one batch, with no penalty (``"none"``), the
+    fused penalty gradient the engine uses (``"fused"``) or the autograd-valued penalty (``"autograd"``)."""
     model = MLP(hidden=hidden, seed=0)
     x, _ = _inputs(batch)
     y = torch.arange(batch) % 10
@@ -88,19 +89,23 @@ def bench_penalty(steps=200, hidden=(1024, 512, 256), batch=100):
             loss = loss + c.penalty(model)
         loss.backward()
         if mode == "fused":
-            c.add_penalty_grad_(model)
+            with torch.profiler.record_function("add_penalty_grad_ (inclusive)"):
+                c.add_penalty_grad_(model)
         opt.step()
+    return step
+
+
+def bench_penalty(steps=50, hidden=(1024, 512, 256), batch=100, repeat=5):
+    """Adam step with the penalty (fused gradient path, as the engine uses it) vs without."""
+    step = penalty_step(hidden, batch)
 
     def run(mode):
-        for _ in range(10):
-            step(mode)
-        import time
-        t = time.perf_counter()
         for _ in range(steps):
             step(mode)
-        return (time.perf_counter() - t) / steps
 
-    times = {m: min(run(m) for _ in range(3)) for m in ("none", "fused", "autograd")}
+    modes = ("none", "fused", "autograd")
+    t, _ = interleaved({m: (lambda m=m: run(m)) for m in modes}, repeat)
+    times = {m: t[m] / steps for m in modes}
     return [dict(metric=f"training step + penalty ({label}) vs plain step (batch {batch})",
                  ours=times[mode], baseline=times["none"], ratio=times[mode] / times["none"], diff=float("nan"))
             for mode, label in (("fused", "fused gradient"), ("autograd", "autograd value"))]

@@ -3,14 +3,14 @@ and the live explorer's reduced run. Paper MLP, batch 100, Adam, this machine's 
 
 from __future__ import annotations
 
-import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from scpviz.continual import CLASSIFICATION, _train_epoch
 from scpviz.models import MLP
+
+from .common import interleaved
 
 
 def _mnist(n):
@@ -21,7 +21,37 @@ def _mnist(n):
     return torch.cat([ds.x_train] * reps)[:n], torch.cat([ds.y_train] * reps)[:n], ds.name
 
 
-def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=2):
+def _dataloader_epoch(model, opt, n, batch, x_img=None, y=None, perm=None):
+    """The way course notebooks usually train: a torchvision ``DataLoader`` over a ``Dataset`` whose
+    ``__getitem__`` applies ``ToTensor``, ``Normalize`` and the task's pixel permutation to one uint8 image.
+    Returns a function that runs one epoch."""
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision import transforms
+
+    if x_img is None:
+        x_img, y, _ = _mnist(n)
+    if perm is None:
+        perm = torch.randperm(784, generator=torch.Generator().manual_seed(1))
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,)),
+                             transforms.Lambda(lambda t: t.view(-1)[perm])])
+    imgs = (x_img[:, 0] * 255).to(torch.uint8).numpy()
+
+    class PermutedMNIST(Dataset):
+        def __len__(self):
+            return n
+
+        def __getitem__(self, i):
+            return tf(imgs[i]), int(y[i])
+
+    def epoch():
+        for xb, yb in DataLoader(PermutedMNIST(), batch_size=batch, shuffle=True):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    return epoch
+
+
+def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=5):
     x_img, y, name = _mnist(n)
     x = x_img.flatten(1)
     perm = torch.randperm(784, generator=torch.Generator().manual_seed(1))
@@ -41,36 +71,10 @@ def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=2):
     def engine():
         _train_epoch(model, xp, y, opt, CLASSIFICATION, batch, torch.Generator().manual_seed(0), None, False)
 
-    def dataloader():
-        from PIL import Image  # noqa: F401  (torchvision's ToTensor path works on PIL/ndarray)
-        from torch.utils.data import DataLoader, Dataset
-        from torchvision import transforms
+    dataloader = _dataloader_epoch(model, opt, n, batch, x_img=x_img, y=y, perm=perm)
 
-        tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,)),
-                                 transforms.Lambda(lambda t: t.view(-1)[perm])])
-        imgs = (x_img[:, 0] * 255).to(torch.uint8).numpy()
-
-        class PermutedMNIST(Dataset):
-            def __len__(self):
-                return n
-
-            def __getitem__(self, i):
-                return tf(imgs[i]), int(y[i])
-
-        for xb, yb in DataLoader(PermutedMNIST(), batch_size=batch, shuffle=True):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(xb), yb).backward()
-            opt.step()
-
-    times = {}
-    for label, fn in (("bare fwd+bwd", lambda: bare(False)), ("bare fwd+bwd+Adam", lambda: bare(True)),
-                      ("engine epoch", engine), ("DataLoader epoch", dataloader)):
-        best = float("inf")
-        for _ in range(repeat if label != "DataLoader epoch" else 1):
-            t = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t)
-        times[label] = best
+    times, _ = interleaved({"bare fwd+bwd": lambda: bare(False), "bare fwd+bwd+Adam": lambda: bare(True),
+                            "engine epoch": engine, "DataLoader epoch": dataloader}, repeat)
     e = times["engine epoch"]
     return [
         dict(metric=f"engine epoch ({n} {name} images) vs bare forward+backward", ours=e,
@@ -82,22 +86,46 @@ def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=2):
     ]
 
 
-def bench_live(repeat=1):
+def bench_live(repeat=5):
     """Wall time of the permuted-MNIST explorer's live run (widgets.LIVE_CONFIG), SCP with L = 100."""
     from scpviz import sweep
     from scpviz.widgets import LIVE_CONFIG
 
     cfg = sweep.permuted_mnist_config("scp", 100.0, seed=0, quick=True, n_slices=100, **LIVE_CONFIG)
-    sweep.run_permuted_mnist(dict(cfg, n_tasks=1, epochs=1), device="cpu")  # warm-up: data load, first kernels
-    t = time.perf_counter()
-    for _ in range(repeat):
-        sweep.run_permuted_mnist(cfg, device="cpu")
-    dt = (time.perf_counter() - t) / repeat
+    t, _ = interleaved({"live": lambda: sweep.run_permuted_mnist(cfg, device="cpu")}, repeat,
+                       warmup={"live": lambda: sweep.run_permuted_mnist(dict(cfg, n_tasks=1, epochs=1), device="cpu")})
+    dt = t["live"]
     return [dict(metric="live explorer run (3 tasks, 2000 images, MLP 128-64, SCP L=100)", ours=dt, baseline=15.0,
                  ratio=dt / 15.0, diff=float("nan"))]
 
 
-if __name__ == "__main__":  # pragma: no cover
-    for r in bench_epoch() + bench_live():
-        print(r)
-    print(np.__version__)
+def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=100, repeat=5, digit=2):
+    """One epoch of one digit for the paper's auto-encoder (notebook 07): the engine vs the bare
+    forward+backward (and +Adam) of the same batches."""
+    from scpviz.continual import RECONSTRUCTION
+    from scpviz.data import digit_tasks, load_mnist
+    from scpviz.models import AutoEncoder
+
+    task = digit_tasks(load_mnist(device="cpu", verbose=False), order=[digit])[0]
+    x = task.x_train if n is None else task.x_train[:n]
+    model = AutoEncoder(hidden=hidden, code=code, seed=0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    batches = [x[order[i:i + batch]] for i in range(0, len(x), batch)]
+
+    def bare(step):
+        for xb in batches:
+            opt.zero_grad(set_to_none=True)
+            RECONSTRUCTION.loss(model(xb), xb, None).backward()
+            if step:
+                opt.step()
+
+    def engine():
+        _train_epoch(model, x, None, opt, RECONSTRUCTION, batch, torch.Generator().manual_seed(0), None, False)
+
+    times, _ = interleaved({"bare": lambda: bare(False), "bare+Adam": lambda: bare(True), "engine": engine}, repeat)
+    e = times["engine"]
+    return [dict(metric=f"auto-encoder epoch, one digit ({len(x)} images) vs bare forward+backward", ours=e,
+                 baseline=times["bare"], ratio=e / times["bare"], diff=float("nan")),
+            dict(metric="  same vs bare forward+backward+Adam step", ours=e, baseline=times["bare+Adam"],
+                 ratio=e / times["bare+Adam"], diff=float("nan"))]

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from .consolidation import merge_weights
-from .distances import random_slices
 from .importance import (_forward_at, _model_device, _model_dtype, _resolve_layer, eval_mode, iter_batches,
                          trainable_parameters)
 

@@ -22,7 +22,6 @@ n = m = 10⁴, 10⁵, 10⁶ (roughly ×11 per ×10, the n log n growth).
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -1,6 +1,7 @@
 """The benchmark scripts run (tiny sizes) and their fast paths agree with their baselines."""
 import math
 
+from benchmarks import profiles
 from benchmarks.__main__ import run
 
 
@@ -11,3 +12,12 @@ def test_benchmarks_smoke():
         assert r["ours"] > 0 and r["baseline"] > 0
         if not math.isnan(r["diff"]):
             assert r["diff"] < 1e-4, r["metric"]
+
+
+def test_profiles_smoke(capsys):
+    out = profiles.main(["--smoke"])
+    assert len(out) == 3
+    for rows, total in out.values():
+        assert rows and total > 0
+        assert all(0 <= float(r[3].rstrip("%")) <= 100 for r in rows)
+    assert "DataLoader epoch" in capsys.readouterr().out

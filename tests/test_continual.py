@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from scpviz import continual, data, models
+from scpviz import data, models
 from scpviz.consolidation import Consolidation
 from scpviz.continual import History, train_sequence
 

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
-import torch.nn as nn
 from scipy.integrate import quad
 
 from scpviz import importance, models, taylor, toy
