@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from scpviz.consolidation import Consolidation
+from scpviz.continual import adam
 from scpviz.distances import random_slices
 from scpviz.importance import fisher_importance, mas_importance, scp_importance, scp_importance_reference
 from scpviz.models import MLP
@@ -80,7 +81,7 @@ def penalty_step(hidden=(1024, 512, 256), batch=100):
     c = Consolidation("scp", lam=1.0)
     c.importance = {n: torch.rand_like(p) for n, p in model.named_parameters()}
     c.theta_star = {n: p.detach().clone() for n, p in model.named_parameters()}
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = adam(model.parameters(), 1e-4)
 
     def step(mode):
         opt.zero_grad(set_to_none=True)

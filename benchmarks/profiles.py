@@ -11,9 +11,9 @@ import cProfile
 import io
 import pstats
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
+from scpviz.continual import adam
 from scpviz.importance import mas_importance
 from scpviz.models import MLP
 
@@ -58,7 +58,7 @@ def profile_dataloader(n=5000, hidden=(1024, 512, 256), batch=100):
     from .training import _dataloader_epoch
 
     model = MLP(hidden=hidden, seed=0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = adam(model.parameters(), 1e-4)
     run = _dataloader_epoch(model, opt, n, batch)
     run()
     pr = cProfile.Profile()

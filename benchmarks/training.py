@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from scpviz.continual import CLASSIFICATION, _train_epoch
+from scpviz.continual import CLASSIFICATION, _train_epoch, adam
 from scpviz.models import MLP
 
 from .common import interleaved
@@ -57,7 +57,7 @@ def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=5):
     perm = torch.randperm(784, generator=torch.Generator().manual_seed(1))
     xp = x[:, perm].contiguous()
     model = MLP(hidden=hidden, seed=0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = adam(model.parameters(), 1e-4)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
     batches = [(xp[order[i:i + batch]], y[order[i:i + batch]]) for i in range(0, n, batch)]
 
@@ -109,7 +109,7 @@ def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=1
     task = digit_tasks(load_mnist(device="cpu", verbose=False), order=[digit])[0]
     x = task.x_train if n is None else task.x_train[:n]
     model = AutoEncoder(hidden=hidden, code=code, seed=0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = adam(model.parameters(), 1e-4)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     batches = [x[order[i:i + batch]] for i in range(0, len(x), batch)]
 

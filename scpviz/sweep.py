@@ -119,8 +119,10 @@ def run_autoencoders(cfg: dict, device=None, progress=False, on_epoch=None) -> H
     model = AutoEncoder(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], code=cfg["code"],
                         seed=cfg["seed"]).to(device)
     layer = model.encoder if cfg["layer"] == "code" else None
+    # one batch per task for the importances: with K = 784 > L, scp_importance then squares each of the L VJPs at
+    # once (Algorithm 1's cost, no per-slice gradient sums); a digit's graph is ~0.2 GB for the paper's network
     cons = Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
-                         seed=cfg["seed"], layer=layer)
+                         seed=cfg["seed"], layer=layer, batch_size=max(len(t.x_train) for t in tasks))
     probe = torch.stack([t.x_test[0] for t in tasks])
     snaps = []
 

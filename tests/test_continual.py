@@ -139,3 +139,33 @@ def test_reconstruction_objective():
     # the metric is the mean l1 error per image
     with torch.no_grad():
         assert errs[-1] == pytest.approx((ae(x) - x).abs().sum(1).mean().item(), rel=1e-5)
+
+
+def test_adam_helper_matches_torch_adam_and_falls_back(monkeypatch):
+    import torch
+
+    from scpviz.continual import adam
+
+    torch.manual_seed(0)
+    a = torch.nn.Linear(5, 3)
+    b = torch.nn.Linear(5, 3)
+    b.load_state_dict(a.state_dict())
+    oa, ob = adam(a.parameters(), 1e-2), torch.optim.Adam(b.parameters(), lr=1e-2)
+    x = torch.randn(16, 5)
+    for _ in range(5):
+        for m, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            m(x).pow(2).sum().backward()
+            o.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+    real = torch.optim.Adam
+
+    def no_fused(params, lr, **kw):
+        if kw.get("fused"):
+            raise RuntimeError("fused=True is not supported here")
+        return real(params, lr=lr, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused)
+    o = adam(a.parameters(), 1e-3)
+    assert isinstance(o, real) and not o.defaults.get("fused")
