@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_blind_drift", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
+__all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
            "plot_forgetting_curves", "plot_average_accuracy", "PAPER_FIG3A", "plot_expansion",
@@ -507,4 +507,29 @@ def plot_blind_drift(summary, ax=None, title="Where the parameters moved during 
     ax.set_ylim(0, 1.05)
     _label(ax, "", "share", f"{title}\n(total: {100 * summary['blind_drift_share']:.0f}% of the drift on "
            f"{100 * summary['blind_fraction']:.0f}% of the parameters)", legend=7)
+    return fig
+
+
+def plot_lambda_sweep(rows, ax=None, ylabel="final metric", title="Final metric against λ", dataset=None):
+    """Final metric (mean ± sd over seeds) against λ, one line per method, no consolidation as a horizontal band.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`scpviz.sweep.summarize` over a λ grid (``method``, ``lam``, ``mean``, ``sd``).
+    """
+    fig, ax = new_axes(ax, figsize=(6, 4))
+    for r in rows:
+        if r["method"] == "none":
+            ax.axhline(r["mean"], color=METHOD_COLORS["none"], ls="--", label=METHOD_LABELS.get("none", "none"))
+            if r["sd"] > 0:
+                ax.axhspan(r["mean"] - r["sd"], r["mean"] + r["sd"], color=METHOD_COLORS["none"], alpha=0.15)
+    for method in ("ewc", "mas", "scp"):
+        rs = sorted((r for r in rows if r["method"] == method), key=lambda r: r["lam"])
+        if rs:
+            lam = np.array([r["lam"] for r in rs])
+            m, sd = np.array([r["mean"] for r in rs]), np.array([r["sd"] for r in rs])
+            ax.semilogx(lam, m, "o-", color=METHOD_COLORS[method], label=METHOD_LABELS.get(method, method))
+            ax.fill_between(lam, m - sd, m + sd, color=METHOD_COLORS[method], alpha=0.15)
+    _label(ax, "λ", ylabel, f"{dataset}: {title}" if dataset else title)
     return fig

@@ -62,18 +62,3 @@ def test_two_task_drift_reports_dead_units_and_where_the_drift_went():
     # the importance is zero exactly on what task A never touches: B's input half feeds weights that are blind
     assert d["rows"][0]["name"] == "encoder.0.weight" and d["rows"][0]["blind_fraction"] >= 0.5 - 1e-9
 
-
-def test_plot_blind_drift_draws_one_bar_per_tensor():
-    import matplotlib
-    matplotlib.use("Agg")
-    from scpviz.plots import plot_blind_drift
-
-    model = nn.Linear(3, 2)
-    theta = {n: p.detach().clone() for n, p in model.named_parameters()}
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    imp = {"weight": torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), "bias": torch.ones(2)}
-    fig = plot_blind_drift(drift_by_importance(imp, theta, model))
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    assert heights == pytest.approx([2 / 6, 0.0]) and "33% of the drift" in ax.get_title()

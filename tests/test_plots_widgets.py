@@ -200,3 +200,29 @@ def test_expansion_plots():
     eps = np.logspace(-4, -1, 5)
     assert isinstance(plots.plot_expansion(eps, eps ** 2, eps ** 2), Figure)
     assert isinstance(plots.plot_ratio_histograms({"ewc": np.ones(5), "scp": np.linspace(0.5, 2, 5)}), Figure)
+
+
+def test_plot_blind_drift_draws_one_bar_per_tensor():
+    from scpviz.diagnostics import drift_by_importance
+    from scpviz.plots import plot_blind_drift
+
+    model = torch.nn.Linear(3, 2)
+    theta = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    imp = {"weight": torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), "bias": torch.ones(2)}
+    fig = plot_blind_drift(drift_by_importance(imp, theta, model))
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([2 / 6, 0.0]) and "33% of the drift" in ax.get_title()
+
+
+def test_plot_lambda_sweep_draws_one_line_per_method_and_the_none_level():
+    from scpviz.plots import plot_lambda_sweep
+
+    rows = [dict(method="none", lam=0.0, mean=5.0, sd=0.5)] + \
+        [dict(method=m, lam=10.0 ** k, mean=5.0 + k, sd=0.1) for m in ("mas", "scp") for k in range(3)]
+    ax = plot_lambda_sweep(rows).axes[0]
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(lines) == 2 and list(lines[0].get_ydata()) == [5.0, 6.0, 7.0]
+    assert any(list(ln.get_ydata()) == [5.0, 5.0] for ln in ax.get_lines())  # the none level
