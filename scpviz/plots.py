@@ -468,7 +468,7 @@ def plot_reconstruction_grid(histories, stage=None, ax=None, title="Reconstructi
         blocks.append((lab, snaps[:last + 1]))
     gap = 4
     H = (last + 1) * (side + 1)
-    Wd = sum(T * (side + 1) + gap for _ in blocks)
+    Wd = sum(T * (side + 1) + gap for _ in blocks) - gap
     canvas = np.ones((H, Wd))
     x0 = 0
     fig, ax = new_axes(ax, figsize=(min(16, 0.45 * T * len(blocks) + 1), 0.5 * (last + 1) + 1.2))
