@@ -109,7 +109,7 @@ def adam(params, lr):
     Same update as ``torch.optim.Adam(params, lr=lr)`` up to float rounding, but one pass over the
     parameters instead of about ten: measured on the 2-core CPU (torch 2.14, batch 100), forward+backward+step
     of the paper MLP went from 1.44× to 0.99× of forward+backward alone, the auto-encoder from 1.27× to 1.12×;
-    on an H100 the auto-encoder's epoch from 1.26× to 1.16×. Falls back to the default implementation where
+    on an H100 the auto-encoder's epoch from 1.26× to 1.16× (`python -m benchmarks.accelerator`). Falls back to the default implementation where
     ``fused=True`` is refused (older torch on CPU, other devices).
     """
     params = list(params)

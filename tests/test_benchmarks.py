@@ -21,3 +21,12 @@ def test_profiles_smoke(capsys):
         assert rows and total > 0
         assert all(0 <= float(r[3].rstrip("%")) <= 100 for r in rows)
     assert "DataLoader epoch" in capsys.readouterr().out
+
+
+def test_accelerator_benchmark_smoke():
+    from benchmarks import accelerator
+
+    rows = accelerator.main(["--smoke", "--device", "cpu"])
+    assert len(rows) == 5
+    for r in rows[:3]:
+        assert r["diff"] < 1e-4, r["metric"]  # every Γ mode equals Algorithm 1
