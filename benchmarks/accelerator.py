@@ -11,13 +11,14 @@ import argparse
 
 import torch
 
-from scpviz.continual import RECONSTRUCTION, _train_epoch, adam
+from scpviz.continual import adam
 from scpviz.data import digit_tasks, load_mnist
 from scpviz.distances import random_slices
 from scpviz.importance import scp_importance, scp_importance_reference
 from scpviz.models import AutoEncoder
 
 from .common import interleaved, max_rel_diff, table
+from .training import autoencoder_epoch_fns
 
 
 def _sync(device):
@@ -63,21 +64,7 @@ def run(device=None, n=None, hidden=(1024, 1024, 1024), code=256, n_slices=100, 
             for k in modes if k != "reference"]
 
     opt = adam(model.parameters(), 1e-4)
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(device)
-    batches = [x[order[i:i + 100]] for i in range(0, len(x), 100)]
-
-    def bare(step):
-        for xb in batches:
-            opt.zero_grad(set_to_none=True)
-            RECONSTRUCTION.loss(model(xb), xb, None).backward()
-            if step:
-                opt.step()
-
-    def engine():
-        _train_epoch(model, x, None, opt, RECONSTRUCTION, 100, torch.Generator().manual_seed(0), None, False)
-
-    t, _ = interleaved({"bare": timed(lambda: bare(False)), "bare+Adam": timed(lambda: bare(True)),
-                        "engine": timed(engine)}, repeat)
+    t, _ = interleaved(autoencoder_epoch_fns(model, x, opt, 100, sync=lambda: _sync(device)), repeat)
     rows += [dict(metric=f"engine epoch, one digit ({len(x)} images) vs bare forward+backward+Adam ({type(opt).__name__}"
                          f"{', fused' if opt.defaults.get('fused') else ''})",
                   ours=t["engine"], baseline=t["bare+Adam"], ratio=t["engine"] / t["bare+Adam"], diff=float("nan")),

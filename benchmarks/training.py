@@ -99,18 +99,13 @@ def bench_live(repeat=5):
                  ratio=dt / 15.0, diff=float("nan"))]
 
 
-def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=100, repeat=5, digit=2):
-    """One epoch of one digit for the paper's auto-encoder (notebook 07): the engine vs the bare
-    forward+backward (and +Adam) of the same batches."""
+def autoencoder_epoch_fns(model, x, opt, batch=100, sync=lambda: None):
+    """``{"bare", "bare+Adam", "engine"}`` → callables: one epoch of ``x`` through the auto-encoder as bare
+    forward+backward (with / without the Adam step) over pre-cut batches, and as the engine's epoch.
+    ``sync`` is called at the end of each (``torch.cuda.synchronize`` on a GPU)."""
     from scpviz.continual import RECONSTRUCTION
-    from scpviz.data import digit_tasks, load_mnist
-    from scpviz.models import AutoEncoder
 
-    task = digit_tasks(load_mnist(device="cpu", verbose=False), order=[digit])[0]
-    x = task.x_train if n is None else task.x_train[:n]
-    model = AutoEncoder(hidden=hidden, code=code, seed=0)
-    opt = adam(model.parameters(), 1e-4)
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(x.device)
     batches = [x[order[i:i + batch]] for i in range(0, len(x), batch)]
 
     def bare(step):
@@ -119,11 +114,25 @@ def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=1
             RECONSTRUCTION.loss(model(xb), xb, None).backward()
             if step:
                 opt.step()
+        sync()
 
     def engine():
         _train_epoch(model, x, None, opt, RECONSTRUCTION, batch, torch.Generator().manual_seed(0), None, False)
+        sync()
 
-    times, _ = interleaved({"bare": lambda: bare(False), "bare+Adam": lambda: bare(True), "engine": engine}, repeat)
+    return {"bare": lambda: bare(False), "bare+Adam": lambda: bare(True), "engine": engine}
+
+
+def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=100, repeat=5, digit=2):
+    """One epoch of one digit for the paper's auto-encoder (notebook 07): the engine vs the bare
+    forward+backward (and +Adam) of the same batches."""
+    from scpviz.data import digit_tasks, load_mnist
+    from scpviz.models import AutoEncoder
+
+    task = digit_tasks(load_mnist(device="cpu", verbose=False), order=[digit])[0]
+    x = task.x_train if n is None else task.x_train[:n]
+    model = AutoEncoder(hidden=hidden, code=code, seed=0)
+    times, _ = interleaved(autoencoder_epoch_fns(model, x, adam(model.parameters(), 1e-4), batch), repeat)
     e = times["engine"]
     return [dict(metric=f"auto-encoder epoch, one digit ({len(x)} images) vs bare forward+backward", ours=e,
                  baseline=times["bare"], ratio=e / times["bare"], diff=float("nan")),
