@@ -11,8 +11,8 @@ import argparse
 
 import torch
 
-from scpviz.continual import adam
-from scpviz.data import digit_tasks, load_mnist
+from scpviz.training import adam
+from scpviz.datasets import digit_tasks, load_mnist
 from scpviz.distances import random_slices
 from scpviz.importance import scp_importance, scp_importance_reference
 from scpviz.models import AutoEncoder

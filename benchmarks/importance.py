@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from scpviz.consolidation import Consolidation
-from scpviz.continual import adam
+from scpviz.training import adam
 from scpviz.distances import random_slices
 from scpviz.importance import fisher_importance, mas_importance, scp_importance, scp_importance_reference
 from scpviz.models import MLP
@@ -16,7 +16,7 @@ from .common import interleaved, max_rel_diff
 
 
 def _inputs(n, seed=0):
-    from scpviz.data import load_mnist
+    from scpviz.datasets import load_mnist
 
     ds = load_mnist(device="cpu", verbose=False)
     x = ds.x_train.flatten(1)

@@ -13,7 +13,7 @@ import pstats
 
 from torch.profiler import ProfilerActivity, profile
 
-from scpviz.continual import adam
+from scpviz.training import adam
 from scpviz.importance import mas_importance
 from scpviz.models import MLP
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from scpviz.continual import CLASSIFICATION, _train_epoch, adam
+from scpviz.training import CLASSIFICATION, adam
+from scpviz.training.engine import _train_epoch
 from scpviz.models import MLP
 
 from .common import interleaved
 
 
 def _mnist(n):
-    from scpviz.data import load_mnist
+    from scpviz.datasets import load_mnist
 
     ds = load_mnist(device="cpu", verbose=False)
     reps = -(-n // len(ds.x_train))
@@ -87,13 +88,13 @@ def bench_epoch(n=60000, hidden=(1024, 512, 256), batch=100, repeat=5):
 
 
 def bench_live(repeat=5):
-    """Wall time of the permuted-MNIST explorer's live run (widgets.LIVE_CONFIG), SCP with L = 100."""
-    from scpviz import sweep
-    from scpviz.widgets import LIVE_CONFIG
+    """Wall time of the permuted-MNIST explorer's live run (the experiment's quick budget), SCP with L = 100."""
+    from scpviz import experiments
 
-    cfg = sweep.permuted_mnist_config("scp", 100.0, seed=0, quick=True, n_slices=100, **LIVE_CONFIG)
-    t, _ = interleaved({"live": lambda: sweep.run_permuted_mnist(cfg, device="cpu")}, repeat,
-                       warmup={"live": lambda: sweep.run_permuted_mnist(dict(cfg, n_tasks=1, epochs=1), device="cpu")})
+    exp = experiments.get("permuted_mnist")
+    cfg = exp.config("scp", 100.0, seed=0, mode="quick", n_slices=100)
+    t, _ = interleaved({"live": lambda: exp.run(cfg, device="cpu")}, repeat,
+                       warmup={"live": lambda: exp.run(dict(cfg, n_tasks=1, epochs=1), device="cpu")})
     dt = t["live"]
     return [dict(metric="live explorer run (3 tasks, 2000 images, MLP 128-64, SCP L=100)", ours=dt, baseline=15.0,
                  ratio=dt / 15.0, diff=float("nan"))]
@@ -103,7 +104,7 @@ def autoencoder_epoch_fns(model, x, opt, batch=100, sync=lambda: None):
     """``{"bare", "bare+Adam", "engine"}`` → callables: one epoch of ``x`` through the auto-encoder as bare
     forward+backward (with / without the Adam step) over pre-cut batches, and as the engine's epoch.
     ``sync`` is called at the end of each (``torch.cuda.synchronize`` on a GPU)."""
-    from scpviz.continual import RECONSTRUCTION
+    from scpviz.training import RECONSTRUCTION
 
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(x.device)
     batches = [x[order[i:i + batch]] for i in range(0, len(x), batch)]
@@ -126,7 +127,7 @@ def autoencoder_epoch_fns(model, x, opt, batch=100, sync=lambda: None):
 def bench_epoch_autoencoder(n=None, hidden=(1024, 1024, 1024), code=256, batch=100, repeat=5, digit=2):
     """One epoch of one digit for the paper's auto-encoder (notebook 07): the engine vs the bare
     forward+backward (and +Adam) of the same batches."""
-    from scpviz.data import digit_tasks, load_mnist
+    from scpviz.datasets import digit_tasks, load_mnist
     from scpviz.models import AutoEncoder
 
     task = digit_tasks(load_mnist(device="cpu", verbose=False), order=[digit])[0]

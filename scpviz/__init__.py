@@ -3,10 +3,21 @@
 Kolouri, Ketz, Soltoggio & Pilly, "Sliced Cramér synaptic consolidation for
 preserving deeply learned representations", ICLR 2020.
 
-Modules (imports flow downwards): ``config``, ``data`` → ``distances`` →
-``importance`` → ``consolidation`` → ``continual`` → ``plots``, ``widgets`` → ``cli``.
+Layers (each imports only from the layers above it)::
+
+    config                      modes (quick / teach / paper), device, seeds, data root, notebook budgets
+    datasets, models            MNIST and its stand-in, task streams; the paper's networks
+    distances                   §3  Cramér, Wasserstein, JS, sliced Cramér
+    importance                  §2, §4  Fisher (EWC), Ω (MAS), Γ (SCP, Algorithm 1), per-sample rules
+    consolidation               eq 17 penalty, eq 20 merge, replay regularizers (eq 1, 6, 14)
+    training                    the engine over task sequences; objectives, metrics, History
+    experiments                 the registry: one module per paper experiment (§5)
+    sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
+    teaching                    toy problems, Taylor checks, bug gallery, diagnostics
+    viz                         plots, experiment figures, widgets
+    cli                         python -m scpviz list | run | sweep | info
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from .config import budget, get_device, is_quick, seed_everything  # noqa: E402,F401
+from .config import budget, get_device, get_mode, seed_everything  # noqa: E402,F401

@@ -1,7 +1,15 @@
-"""Headless entry point: ``python -m scpviz <command>``.
+"""Headless entry point, generated from the experiment registry: ``python -m scpviz list | run | sweep | info``.
 
-One sub-command per paper figure is added as the notebooks land; ``info``
-reports versions, device, mode and which dataset would be used.
+* ``list`` — the experiments, the figure each reproduces, their budgets per mode and default λ;
+* ``run EXPERIMENT`` — one run per method × seed, Histories and the experiment's figures written to ``--out``;
+* ``sweep EXPERIMENT`` — the grid methods × λ × L × seeds into a resumable cache, on a backend (serial,
+  processes, Ray); λ chosen on validation; ``--export`` writes one results file;
+* ``info`` — versions, device, mode, and which dataset would be used.
+
+Each experiment's flags come from its options (:attr:`scpviz.experiments.base.Experiment.options`), so a new
+experiment gets its commands without new CLI code. The older spellings still work: ``permuted-mnist`` and
+``autoencoders`` are ``run`` for that experiment, ``sweep --experiment X`` is ``sweep X`` (``sweep`` alone is the
+permuted-MNIST sweep), and ``--quick`` is ``--mode quick``.
 """
 
 from __future__ import annotations
@@ -11,8 +19,11 @@ import platform
 import sys
 
 from . import __version__
+from .config import MODES
 
-__all__ = ["main", "build_parser", "info_lines"]
+__all__ = ["main", "build_parser", "info_lines", "normalize_argv"]
+
+ALIASES = {"permuted-mnist": "permuted_mnist", "autoencoders": "autoencoders"}  # old per-experiment commands
 
 
 def info_lines(root=None) -> list[str]:
@@ -23,8 +34,8 @@ def info_lines(root=None) -> list[str]:
     import torch
     import torchvision
 
-    from .config import data_root, get_device, mode_name
-    from .data import DIGITS_NAME, MNIST_NAME, find_mnist
+    from .config import MODE_ENV, data_root, get_device, get_mode
+    from .datasets import DIGITS_NAME, MNIST_NAME, find_mnist
 
     r = data_root(root)
     found = find_mnist(r)
@@ -42,211 +53,241 @@ def info_lines(root=None) -> list[str]:
         f"scipy       {scipy.__version__}",
         f"matplotlib  {matplotlib.__version__}",
         f"device      {get_device()}",
-        f"mode        {mode_name()} (SCPVIZ_QUICK=1 for quick mode)",
+        f"mode        {get_mode()} (set {MODE_ENV} to one of {', '.join(MODES)})",
         f"data root   {r}",
         f"dataset     {dataset}",
     ]
 
+
+def _fmt(v):
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]" if len(v) <= 6 else f"[{_fmt(v[0])} … {_fmt(v[-1])}] ({len(v)})"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def list_lines() -> list[str]:
+    """What ``python -m scpviz list`` prints: every experiment with its figure, metric, default λ and budgets."""
+    from . import experiments
+
+    lines = []
+    for name in experiments.names():
+        exp = experiments.get(name)
+        lams = ", ".join(f"{m} {exp.default_lam(m):g}" for m in exp.methods if m != "none")
+        lines += [f"{name}: {exp.title} — {exp.paper}",
+                  f"  metric    {exp.metric.label}, {exp.metric.direction}",
+                  f"  methods   {', '.join(exp.methods)}; default λ {lams}"
+                  + (f" (validation-chosen on the shipped grid {exp.shipped!r})" if exp.shipped else ""),
+                  f"  figures   {', '.join(f.paper or f.filename for f in exp.figures)}"]
+        for mode in MODES:
+            b = exp.budget(mode).as_dict()
+            lines.append(f"  {mode:<9} " + ", ".join(f"{k}={_fmt(v)}" for k, v in b.items()))
+        lines.append("")
+    return lines
+
+
+# --------------------------------------------------------------------------- parser
+
+def _common_flags(p):
+    p.add_argument("--mode", choices=MODES, default=None,
+                   help="budget: quick (CI), teach (default; minutes on a laptop CPU), paper (a GPU). "
+                        "Default: $SCPVIZ_MODE, else teach")
+    p.add_argument("--quick", action="store_true", help="the same as --mode quick")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the mode's seeds (teach: one)")
+    p.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+
+
+def _experiment_flags(p, exp):
+    for opt in exp.all_options():
+        if opt.type is bool:
+            p.add_argument(opt.flag, dest=opt.key, action="store_true", default=None, help=opt.help)
+        else:
+            p.add_argument(opt.flag, dest=opt.key, type=opt.type, nargs=opt.nargs, choices=opt.choices, default=None,
+                           help=opt.help + " (default: the mode's budget)")
+
+
+def _lam_help(exp):
+    lams = ", ".join(f"{m} {exp.default_lam(m):g}" for m in exp.methods if m != "none")
+    where = f"validation-chosen on the shipped grid {exp.shipped!r}" if exp.shipped else "no shipped grid yet"
+    return f"λ of eq 17 for every method; default: each method's own ({lams}; {where})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import experiments
+
+    parser = argparse.ArgumentParser(
+        prog="python -m scpviz",
+        description="scpviz: Sliced Cramér Preservation, online-EWC and MAS — the paper's experiments, headless.",
+        epilog="Older spellings still work: 'permuted-mnist ...' and 'autoencoders ...' (= run), "
+               "'sweep --experiment X ...' (= sweep X), '--quick' (= --mode quick).")
+    parser.add_argument("--version", action="version", version=f"scpviz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    p_info = sub.add_parser("info", help="versions, device, mode and the dataset that would be used")
+    p_info.add_argument("--data", default=None, help="data root (default: $SCPVIZ_DATA or a user cache dir)")
+    p_info.set_defaults(func=_cmd_info)
+
+    p_list = sub.add_parser("list", help="the experiments, the figure each reproduces, budgets per mode")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_run = sub.add_parser("run", help="one run per method and seed; Histories and figures into --out")
+    p_sweep = sub.add_parser("sweep", help="grid methods × λ × L × seeds into a resumable cache; λ chosen on "
+                                           "validation")
+    runs = p_run.add_subparsers(dest="experiment", metavar="experiment", required=True)
+    sweeps = p_sweep.add_subparsers(dest="experiment", metavar="experiment", required=True)
+    for name in experiments.names():
+        exp = experiments.get(name)
+        desc = f"{exp.title} ({exp.paper}); metric: {exp.metric.label}, {exp.metric.direction}."
+        r = runs.add_parser(name, aliases=[name.replace("_", "-")] if "_" in name else [], help=exp.paper,
+                            description=desc)
+        r.add_argument("--method", "--methods", dest="methods", nargs="+", default=list(exp.methods),
+                       choices=list(exp.methods))
+        r.add_argument("--lam", type=float, default=None, help=_lam_help(exp))
+        r.add_argument("--slices", type=int, default=None, help="L, the number of slices (SCP)")
+        r.add_argument("--out", required=True, help="output folder for History JSON files and figures")
+        r.add_argument("--cache", default=None, help="optional cache folder (re-use finished runs)")
+        _common_flags(r)
+        _experiment_flags(r, exp)
+        r.set_defaults(func=_cmd_run, experiment=name)
+
+        s = sweeps.add_parser(name, aliases=[name.replace("_", "-")] if "_" in name else [], help=exp.paper,
+                              description=desc)
+        s.add_argument("--methods", "--method", dest="methods", nargs="+", default=list(exp.methods),
+                       choices=list(exp.methods))
+        s.add_argument("--lams", nargs="+", type=float, default=None,
+                       help="λ grid (default: the mode's; the paper's is 1e-3 … 1e9)")
+        s.add_argument("--slices", nargs="+", type=int, default=None, help="L values for SCP (default: the mode's)")
+        s.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
+        s.add_argument("--export", default=None, help="also write all runs to one (.json or .json.gz) file")
+        s.add_argument("--backend", choices=["serial", "processes", "ray"], default="serial",
+                       help="where runs execute; ray uses RAY_ADDRESS's cluster when set")
+        s.add_argument("--workers", type=int, default=None, help="parallel runs (processes) / CPUs of a local Ray")
+        _common_flags(s)
+        _experiment_flags(s, exp)
+        s.set_defaults(func=_cmd_sweep, experiment=name)
+    return parser
+
+
+def normalize_argv(argv: list) -> list:
+    """Rewrite the older spellings into the current ones (see the module docstring)."""
+    from . import experiments
+
+    argv = list(argv)
+    if argv and argv[0] in ALIASES:
+        argv = ["run", ALIASES[argv[0]]] + argv[1:]
+    if argv and argv[0] == "sweep" and (len(argv) < 2 or argv[1].startswith("-")):
+        name = "permuted_mnist"
+        if "--experiment" in argv:
+            i = argv.index("--experiment")
+            if i + 1 >= len(argv):
+                raise ValueError(f"--experiment needs a name: one of {experiments.names()}.")
+            name = argv[i + 1]
+            del argv[i:i + 2]
+        argv = ["sweep", name] + argv[1:]
+    return argv
+
+
+# --------------------------------------------------------------------------- commands
 
 def _cmd_info(args) -> int:
     print("\n".join(info_lines(args.data)))
     return 0
 
 
-def _add_run_args(p, multi):
-    p.add_argument("--quick", action="store_true", help="quick-mode budgets (as SCPVIZ_QUICK=1)")
-    if multi:
-        p.add_argument("--methods", nargs="+", default=["none", "ewc", "mas", "scp"],
-                       choices=["none", "ewc", "mas", "scp"])
-        p.add_argument("--lams", nargs="+", type=float, default=[1.0], help="λ grid (the paper's: 1e-3 ... 1e9)")
-        p.add_argument("--slices", nargs="+", type=int, default=None, help="L values for SCP")
-    else:
-        p.add_argument("--method", nargs="+", default=["scp"], choices=["none", "ewc", "mas", "scp"])
-        p.add_argument("--lam", type=float, default=1.0)
-        p.add_argument("--slices", type=int, default=None, help="L for SCP")
-    p.add_argument("--seeds", nargs="+", type=int, default=None)
-    p.add_argument("--tasks", type=int, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--train", type=int, default=None, help="training images per task")
-    p.add_argument("--val", type=int, default=None, help="validation images held out of the training images")
-    p.add_argument("--test", type=int, default=None, help="test images per task")
-    p.add_argument("--hidden", nargs="+", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--alpha", type=float, default=None, help="eq 20 weight of the newest task (default 0.75)")
-    p.add_argument("--optimizer-reset", choices=["task", "epoch"], default=None)
-    p.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
-    p.add_argument("--device", default=None)
-
-
-def _overrides(args):
-    pairs = dict(n_tasks=args.tasks, epochs=args.epochs, n_train=args.train, n_val=args.val, n_test=args.test,
-                 hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, alpha=args.alpha,
-                 optimizer_reset=args.optimizer_reset)
-    return {k: v for k, v in pairs.items() if v is not None}
-
-
-def _seeds(args, quick, experiment="permuted_mnist"):
-    from .config import budget
-    return args.seeds if args.seeds is not None else list(budget(experiment, quick=quick).seeds)
-
-
-def _prepare(args):
-    import os
-    if args.data:
-        os.environ["SCPVIZ_DATA"] = args.data
-    from .config import is_quick
-    return True if args.quick else is_quick()
-
-
-def _cmd_permuted_mnist(args) -> int:
-    from pathlib import Path
-
-    import matplotlib
-    matplotlib.use("Agg")
-    from . import plots, sweep
-
-    quick = _prepare(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for method in args.method:
-        for seed in _seeds(args, quick):
-            extra = _overrides(args)
-            if args.slices is not None:
-                extra["n_slices"] = args.slices
-            cfg = sweep.permuted_mnist_config(method, 0.0 if method == "none" else args.lam, seed, quick=quick, **extra)
-            hist = sweep.cached_run(cfg, None, device=args.device, progress=True)
-            stem = f"{method}_lam{cfg['lam']:g}_seed{seed}"
-            hist.to_json(out / f"{stem}.json")
-            plots.plot_forgetting_curves(hist).savefig(out / f"{stem}_forgetting.png", dpi=120)
-            print(f"{stem}: final average test accuracy {hist.final_average_accuracy():.4f} ({hist.dataset})")
-            results.append((cfg, hist))
-    rows = sweep.summarize(results)
-    plots.plot_average_accuracy(rows, reference=plots.PAPER_FIG3A, dataset=results[0][1].dataset) \
-        .savefig(out / "average_accuracy.png", dpi=120)
-    print(sweep.format_table(rows))
+def _cmd_list(args) -> int:
+    print("\n".join(list_lines()).rstrip())
     return 0
 
 
-def _ae_overrides(args):
-    pairs = dict(epochs=args.epochs, n_train=args.train, n_val=args.val, n_test=args.test, hidden=args.hidden,
-                 lr=args.lr, batch_size=args.batch_size, alpha=args.alpha, optimizer_reset=args.optimizer_reset,
-                 code=getattr(args, "code", None), layer=getattr(args, "layer", None))
-    return {k: v for k, v in pairs.items() if v is not None}
+def _setup(args):
+    """(experiment, mode, overrides) from parsed arguments; sets $SCPVIZ_DATA from --data."""
+    import os
+
+    from . import experiments
+    from .config import get_mode
+
+    if args.data:
+        os.environ["SCPVIZ_DATA"] = args.data
+    if args.quick and args.mode not in (None, "quick"):
+        raise ValueError(f"--quick contradicts --mode {args.mode}: give one of them.")
+    mode = get_mode("quick" if args.quick else args.mode)
+    exp = experiments.get(args.experiment)
+    overrides = {o.key: getattr(args, o.key) for o in exp.all_options() if getattr(args, o.key, None) is not None}
+    return exp, mode, overrides
 
 
-def _cmd_autoencoders(args) -> int:
+def _cmd_run(args) -> int:
     from pathlib import Path
 
     import matplotlib
     matplotlib.use("Agg")
-    from . import plots, sweep
+    from .sweeps import cached_run, format_table, summarize
+    from .viz.figures import draw_figures
 
-    quick = _prepare(args)
+    exp, mode, overrides = _setup(args)
+    overrides = {**exp.run_overrides, **overrides}
+    if args.slices is not None:
+        overrides["n_slices"] = args.slices
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results, last = [], {}
-    for method in args.method:
-        for seed in _seeds(args, quick, "autoencoders"):
-            extra = _ae_overrides(args)
-            if args.order:
-                extra["order"] = args.order
-            if args.slices is not None:
-                extra["n_slices"] = args.slices
-            cfg = sweep.autoencoder_config(method, 0.0 if method == "none" else args.lam, seed, quick=quick,
-                                           snapshots=True, **extra)
-            hist = sweep.cached_run(cfg, None, device=args.device, progress=True)
+    seeds = args.seeds if args.seeds is not None else list(exp.budget(mode).seeds)
+    print(f"{exp.name} ({exp.paper}), {mode} mode, seeds {seeds}")
+    results = []
+    for method in args.methods:
+        for seed in seeds:
+            cfg = exp.config(method, args.lam, seed, mode=mode, **overrides)
+            hist = cached_run(cfg, args.cache, device=args.device, progress=True)
             stem = f"{method}_lam{cfg['lam']:g}_seed{seed}"
             hist.to_json(out / f"{stem}.json")
-            print(f"{stem}: order {cfg['order']}, final average l1 error over seen digits "
-                  f"{hist.final_average_accuracy():.3f} ({hist.dataset})")
+            print(f"{stem}: final average test {hist.metric.name} {hist.metric.format(hist.final_average_metric())} "
+                  f"({hist.dataset})")
             results.append((cfg, hist))
-            last.setdefault(method, hist)
-    plots.plot_reconstruction_grid(last).savefig(out / "reconstructions.png", dpi=120)
-    rows = sweep.summarize(results)
-    plots.plot_average_accuracy(rows, dataset=results[0][1].dataset, title="Average l1 error over digits seen (Fig 4b)",
-                                ylabel="mean l1 reconstruction error").savefig(out / "average_l1.png", dpi=120)
-    print(sweep.format_table(rows, percent=False))
+    for name, fig in draw_figures(exp, results).items():
+        fig.savefig(out / f"{name}.png", dpi=120)
+    print(format_table(summarize(results)))
     return 0
 
 
 def _cmd_sweep(args) -> int:
     import shlex
-    import sys as _sys
 
-    from . import sweep
+    from .sweeps import choose_lambda, export_results, format_table, summarize, sweep
 
-    quick = _prepare(args)
-    ae = args.experiment == "autoencoders"
-    extra = _ae_overrides(args) if ae else _overrides(args)
-    if ae and args.order:
-        extra["order"] = args.order
-    if ae and args.snapshots:
-        extra["snapshots"] = True
-    results = sweep.sweep(methods=args.methods, lams=args.lams, seeds=_seeds(args, quick, args.experiment),
-                          n_slices=args.slices, cache_dir=args.cache, quick=quick, device=args.device, progress=True,
-                          experiment=args.experiment, **extra)
-    chosen = sweep.choose_lambda(results, split="val")
-    print("λ chosen on validation (final average validation accuracy, mean over seeds):")
+    exp, mode, overrides = _setup(args)
+    results = sweep(exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
+                    cache_dir=args.cache, mode=mode, device=args.device, progress=True, backend=args.backend,
+                    workers=args.workers, **overrides)
+    chosen = choose_lambda(results, split="val")
+    metric = results[0][1].metric
+    print(f"{exp.name} ({exp.paper}), {mode} mode, backend {args.backend}: {len(results)} runs")
+    print(f"chosen on validation (final average validation {metric.name}, mean over seeds, {metric.direction}):")
     for m, c in chosen.items():
-        print(f"  {m}: λ = {c['lam']:g}" + (f", L = {c['n_slices']}" if c["n_slices"] else "") +
-              "   scores: " + ", ".join(f"{k:g}: {100 * v:.1f}%" for k, v in sorted(c["scores"].items())))
-    print("\nTest results at the chosen λ:")
-    print(sweep.format_table(sweep.summarize(results, chosen), chosen, percent=not ae))
+        print(f"  {m}: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in c["options"].items()) + "   scores: "
+              + "; ".join(", ".join(f"{k} {_fmt(v)}" for k, v in s.items() if k != "score")
+                          + f": {metric.format(s['score'])}" for s in c["scores"]))
+    print("\nTest results at the chosen options:")
+    print(format_table(summarize(results, chosen), chosen))
     if args.export:
-        cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in _sys.argv[1:])
-        print(f"\nexported {len(results)} runs to {sweep.export_results(results, args.export, command=cmd)}")
+        cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
+        print(f"\nexported {len(results)} runs to {export_results(results, args.export, command=cmd)}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m scpviz",
-        description="scpviz: Sliced Cramér Preservation, online-EWC and MAS — headless runs of the notebooks' experiments.",
-    )
-    parser.add_argument("--version", action="version", version=f"scpviz {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="command")
-    p_info = sub.add_parser("info", help="versions, device, quick/full mode and the dataset that would be used")
-    p_info.add_argument("--data", default=None, help="data root (default: $SCPVIZ_DATA or a user cache dir)")
-    p_info.set_defaults(func=_cmd_info)
-
-    p_pm = sub.add_parser("permuted-mnist", help="Figure 3a: train on the permuted-MNIST stream, write Histories "
-                                                 "and figures")
-    _add_run_args(p_pm, multi=False)
-    p_pm.add_argument("--out", required=True, help="output folder for History JSON files and figures")
-    p_pm.set_defaults(func=_cmd_permuted_mnist)
-
-    p_sw = sub.add_parser("sweep", help="grid methods × λ × L × seeds into a cache dir; λ chosen on validation")
-    _add_run_args(p_sw, multi=True)
-    p_sw.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
-    p_sw.add_argument("--export", default=None, help="also write all runs to one JSON file")
-    p_sw.add_argument("--experiment", choices=["permuted_mnist", "autoencoders"], default="permuted_mnist")
-    p_sw.add_argument("--order", nargs="+", type=int, default=None, help="auto-encoders: digit order")
-    p_sw.add_argument("--code", type=int, default=None, help="auto-encoders: code width")
-    p_sw.add_argument("--layer", choices=["output", "code"], default=None, help="auto-encoders: preserved layer")
-    p_sw.add_argument("--snapshots", action="store_true", help="auto-encoders: record the Figure 4a reconstructions")
-    p_sw.set_defaults(func=_cmd_sweep)
-
-    p_ae = sub.add_parser("autoencoders", help="Figure 4: sequential auto-encoders on single digits")
-    _add_run_args(p_ae, multi=False)
-    p_ae.add_argument("--order", nargs="+", type=int, default=None, help="digit order (default: the budget's; "
-                                                                            "seeds > 0 permute it)")
-    p_ae.add_argument("--code", type=int, default=None, help="code width")
-    p_ae.add_argument("--layer", choices=["output", "code"], default=None, help="preserved layer")
-    p_ae.add_argument("--out", required=True)
-    p_ae.set_defaults(func=_cmd_autoencoders)
-    return parser
-
-
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
     try:
+        try:
+            args = parser.parse_args(normalize_argv(argv))
+        except SystemExit as exc:  # argparse has printed its message (bad flag or choice, or --help)
+            return int(exc.code or 0)
+        args.argv = argv
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
         return args.func(args)
-    except ValueError as exc:  # bad configuration, e.g. SCPVIZ_QUICK=yes
+    except ValueError as exc:  # bad configuration, e.g. SCPVIZ_MODE=full
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,20 +1,23 @@
-"""Run configuration: quick vs full mode, budgets, device, seeds, data root.
+"""Run configuration: the mode (quick / teach / paper), budgets, device, seeds, data root.
 
-Every notebook and command reads its budgets (epochs, subset sizes, number of
-tasks, seeds, slices) from :func:`budget`, so "quick mode" is a decision made
-once, here, and not copy-pasted into notebooks.
+Three modes, chosen once with ``SCPVIZ_MODE`` (or per call with ``mode=``):
 
-Quick mode is on when the environment variable ``SCPVIZ_QUICK=1`` is set (the
-tests and CI set it); users get full mode, the paper's settings.
+* ``quick`` — CI: seconds, every code path (``SCPVIZ_QUICK=1`` is an alias);
+* ``teach`` — **the default**: every notebook runs in minutes on a 2-core laptop CPU and still shows the
+  phenomenon (forgetting without consolidation, and what consolidation does);
+* ``paper`` — the paper's settings, for a GPU; opt-in. Paper-budget numbers reach the notebooks as shipped
+  results, so nothing a user runs by default starts a paper-budget job.
+
+The budgets of the paper's experiments live with the experiments (:mod:`scpviz.experiments`); this module
+holds the mode and the budgets of the notebooks that are not experiments (distances, importances).
 
 Examples
 --------
->>> import os
->>> b = budget("permuted_mnist", quick=True)
->>> b.n_tasks >= 2 and b.epochs >= 1
-True
->>> budget("permuted_mnist", quick=False).n_tasks   # the paper's 10 tasks
-10
+>>> b = budget("distances", mode="quick")
+>>> b.mode, b.n_seeds >= 2
+('quick', True)
+>>> budget("importance", mode="paper").n_train   # the whole MNIST training set
+60000
 """
 
 from __future__ import annotations
@@ -30,64 +33,81 @@ import numpy as np
 import torch
 
 __all__ = [
+    "MODE_ENV",
     "QUICK_ENV",
     "DATA_ENV",
+    "MODES",
+    "get_mode",
     "is_quick",
-    "mode_name",
     "get_device",
     "seed_everything",
     "data_root",
     "Budget",
+    "select_budget",
     "budget",
     "BUDGETS",
 ]
 
+MODE_ENV = "SCPVIZ_MODE"
 QUICK_ENV = "SCPVIZ_QUICK"
 DATA_ENV = "SCPVIZ_DATA"
+MODES = ("quick", "teach", "paper")
+DEFAULT_MODE = "teach"
 
 
-def is_quick(value: str | None = None) -> bool:
-    """Whether quick mode is on.
+def get_mode(value: str | None = None) -> str:
+    """The run mode: ``"quick"`` (CI), ``"teach"`` (the default: a laptop CPU, minutes) or ``"paper"`` (a GPU).
 
     Parameters
     ----------
     value : str, optional
-        The value to interpret; default the environment variable ``SCPVIZ_QUICK``.
-        Unset or empty means full mode.
+        A mode name to check and return. Default: ``$SCPVIZ_MODE``; else ``"quick"`` when the older
+        ``SCPVIZ_QUICK=1`` is set; else ``"teach"``.
 
     Returns
     -------
-    bool
-        ``True`` for ``"1"``, ``False`` for ``"0"`` or unset.
+    str
+        One of :data:`MODES`.
 
     Raises
     ------
     ValueError
-        For any other value, naming the variable and the accepted values.
+        For an unknown mode or ``SCPVIZ_QUICK`` value, naming the variable and the valid values; and when
+        ``SCPVIZ_QUICK=1`` contradicts ``SCPVIZ_MODE``.
 
     Examples
     --------
-    >>> is_quick("1"), is_quick("0"), is_quick("")
-    (True, False, False)
+    >>> get_mode("paper"), get_mode("Quick ")
+    ('paper', 'quick')
+    >>> get_mode("full")
+    Traceback (most recent call last):
+    ...
+    ValueError: mode='full' is not a mode: choose one of quick, teach, paper (quick: CI, seconds; teach: the default, minutes on a laptop CPU; paper: the paper's budget, for a GPU).
     """
-    if value is None:
-        value = os.environ.get(QUICK_ENV, "")
-    value = value.strip()
-    if value in ("", "0"):
-        return False
-    if value == "1":
-        return True
-    raise ValueError(
-        f"{QUICK_ENV}={value!r} is not understood: set {QUICK_ENV}=1 for quick mode "
-        f"(small budgets, as in CI) or {QUICK_ENV}=0 / unset it for full mode."
-    )
+    valid = ", ".join(MODES)
+    why = "quick: CI, seconds; teach: the default, minutes on a laptop CPU; paper: the paper's budget, for a GPU"
+    if value is not None:
+        v = str(value).strip().lower()
+        if v not in MODES:
+            raise ValueError(f"mode={value!r} is not a mode: choose one of {valid} ({why}).")
+        return v
+    quick = os.environ.get(QUICK_ENV, "").strip()
+    if quick not in ("", "0", "1"):
+        raise ValueError(f"{QUICK_ENV}={quick!r} is not understood: {QUICK_ENV}=1 is an alias of {MODE_ENV}=quick; "
+                         f"otherwise set {MODE_ENV} to one of {valid}.")
+    env = os.environ.get(MODE_ENV, "").strip().lower()
+    if env:
+        if env not in MODES:
+            raise ValueError(f"{MODE_ENV}={env!r} is not understood: set it to one of {valid} ({why}).")
+        if quick == "1" and env != "quick":
+            raise ValueError(f"{QUICK_ENV}=1 (quick mode) contradicts {MODE_ENV}={env}: unset one of them.")
+        return env
+    return "quick" if quick == "1" else DEFAULT_MODE
 
 
-def mode_name(quick: bool | None = None) -> str:
-    """``"quick"`` or ``"full"`` (default: from the environment)."""
-    if quick is None:
-        quick = is_quick()
-    return "quick" if quick else "full"
+def is_quick(value: str | None = None) -> bool:
+    """Whether the mode (:func:`get_mode`) is ``"quick"``."""
+    return get_mode(value) == "quick"
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -199,46 +219,37 @@ class Budget:
         return dict(self.values)
 
 
-# Full mode = the paper's settings (§5.1, §5.2); quick mode = what CI can afford
-# on 2 CPU cores while still exercising every code path.
+def select_budget(name: str, table: Mapping[str, Mapping[str, Any]], mode: str | None = None) -> Budget:
+    """The :class:`Budget` of ``table[mode]`` (one entry per mode of :data:`MODES`), mode from :func:`get_mode`."""
+    mode = get_mode(mode)
+    missing = set(MODES) - set(table)
+    if missing:
+        raise ValueError(f"budget {name!r} lacks the modes {sorted(missing)}; every budget has {list(MODES)}.")
+    return Budget(name=name, mode=mode, values=MappingProxyType(dict(table[mode])))
+
+
+# The notebooks that are not experiments. paper = the paper's settings; teach = minutes on a laptop CPU;
+# quick = what CI affords on 2 cores while still exercising every code path.
 BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
     "distances": {
-        "full": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
+        "paper": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
+        "teach": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
         "quick": dict(n_grid=3001, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
     },
     "importance": {
-        "full": dict(n_train=60000, epochs=5, lr=1e-4, n_slices=100, hidden=(1024, 512, 256)),
+        "paper": dict(n_train=60000, epochs=5, lr=1e-4, n_slices=100, hidden=(1024, 512, 256)),
+        "teach": dict(n_train=10000, epochs=3, lr=1e-3, n_slices=100, hidden=(256, 128)),
         "quick": dict(n_train=2000, epochs=5, lr=1e-3, n_slices=100, hidden=(64, 32)),
-    },
-    "permuted_mnist": {
-        "full": dict(n_tasks=10, epochs=20, n_train=55000, n_val=5000, n_test=10000, n_slices=100,
-                     seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), hidden=(1024, 512, 256),
-                     batch_size=100, lr=1e-4, lams=tuple(10.0 ** i for i in range(-3, 10))),
-        "quick": dict(n_tasks=3, epochs=2, n_train=1000, n_val=200, n_test=500, n_slices=20,
-                      seeds=(0,), hidden=(64, 32), batch_size=100, lr=1e-3, lams=(10.0, 1000.0)),
-    },
-    "autoencoders": {
-        "full": dict(order=(2, 7, 4, 0, 9, 1, 6, 5, 8, 3), epochs=50, n_slices=100, seeds=tuple(range(10)),
-                     batch_size=100, lr=1e-4, hidden=(1024, 1024, 1024), code=256, n_train=None, n_val=500,
-                     n_test=None, lams=tuple(10.0 ** i for i in range(-3, 10))),
-        "quick": dict(order=(2, 7, 4), epochs=10, n_slices=20, seeds=(0,), batch_size=50, lr=1e-3,
-                      hidden=(128,), code=32, n_train=300, n_val=50, n_test=100, lams=(1.0, 100.0)),
     },
 })
 
 
-def budget(name: str, quick: bool | None = None) -> Budget:
-    """Budget of experiment ``name`` in quick or full mode.
+def budget(name: str, mode: str | None = None) -> Budget:
+    """Budget of notebook ``name`` (``"distances"``, ``"importance"``) in ``mode`` (default :func:`get_mode`).
 
-    Parameters
-    ----------
-    name : str
-        One of ``BUDGETS`` (``"distances"``, ``"importance"``,
-        ``"permuted_mnist"``, ``"autoencoders"``).
-    quick : bool, optional
-        Default: :func:`is_quick` (the ``SCPVIZ_QUICK`` variable).
+    The experiments' budgets are ``scpviz.experiments.get(name).budget(mode)``.
     """
     if name not in BUDGETS:
-        raise ValueError(f"name={name!r} is not a known budget; choose one of {sorted(BUDGETS)}.")
-    mode = mode_name(quick)
-    return Budget(name=name, mode=mode, values=MappingProxyType(dict(BUDGETS[name][mode])))
+        raise ValueError(f"name={name!r} is not a notebook budget; choose one of {sorted(BUDGETS)}, or, for a paper "
+                         f"experiment, use scpviz.experiments.get({name!r}).budget(mode).")
+    return select_budget(name, BUDGETS[name], mode)

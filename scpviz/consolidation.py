@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import importance as imp
+from .importance.scp import _check_n_slices
 from .distances import sliced_cramer_squared
 
 __all__ = ["Consolidation", "METHODS", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
@@ -124,7 +125,7 @@ class Consolidation:
             raise ValueError(f"lam={lam!r} must be a finite number >= 0.")
         _check_alpha(alpha)
         if method == "scp" and not exact:
-            imp._check_n_slices(n_slices)
+            _check_n_slices(n_slices)
         if fisher_labels not in imp.FISHER_LABELS:
             raise ValueError(f"fisher_labels={fisher_labels!r} must be one of {imp.FISHER_LABELS}.")
         if mas_form not in imp.MAS_FORMS:

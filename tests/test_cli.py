@@ -2,7 +2,6 @@ import subprocess
 import sys
 
 from scpviz import cli
-from scpviz.data import write_idx_mnist
 
 
 def test_help_lists_info(capsys):
@@ -10,7 +9,7 @@ def test_help_lists_info(capsys):
     assert "info" in capsys.readouterr().out
 
 
-def test_info_reports_mnist(tmp_path, capsys):
+def test_info_reports_mnist(tmp_path, write_idx_mnist, capsys):
     write_idx_mnist(tmp_path)
     assert cli.main(["info", "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -28,13 +27,27 @@ def test_bad_quick_value_exits_2(monkeypatch, capsys):
     assert "SCPVIZ_QUICK" in capsys.readouterr().err
 
 
+def test_bad_mode_exits_2_naming_the_modes(monkeypatch, capsys):
+    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
+    monkeypatch.setenv("SCPVIZ_MODE", "full")
+    assert cli.main(["info"]) == 2
+    assert "quick, teach, paper" in capsys.readouterr().err
+
+
+def test_info_prints_the_mode(monkeypatch, capsys):
+    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
+    monkeypatch.delenv("SCPVIZ_MODE", raising=False)
+    assert cli.main(["info"]) == 0
+    assert "mode        teach" in capsys.readouterr().out
+
+
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "scpviz", "--help"], capture_output=True, text=True, check=True)
     assert "info" in out.stdout
 
 
 def test_permuted_mnist_cli_quick_smoke(tmp_path, capsys, monkeypatch):
-    from scpviz.continual import History
+    from scpviz.training import History
 
     monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))  # the digits fallback: fast and offline
     out = tmp_path / "run"

@@ -7,48 +7,72 @@ import torch
 from scpviz import config
 
 
-@pytest.mark.parametrize("value,expected", [("1", True), ("0", False), ("", False), (" 1 ", True)])
-def test_is_quick_values(value, expected):
-    assert config.is_quick(value) is expected
+@pytest.fixture
+def clean_env(monkeypatch):
+    monkeypatch.delenv("SCPVIZ_MODE", raising=False)
+    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
+    return monkeypatch
 
 
-@pytest.mark.parametrize("value", ["yes", "true", "2", "quick"])
-def test_is_quick_rejects_other_values(value):
-    with pytest.raises(ValueError, match="SCPVIZ_QUICK"):
-        config.is_quick(value)
+def test_default_mode_is_teach(clean_env):
+    assert config.get_mode() == "teach" and not config.is_quick()
 
 
-def test_is_quick_reads_environment(monkeypatch):
-    monkeypatch.setenv("SCPVIZ_QUICK", "1")
-    assert config.is_quick() and config.mode_name() == "quick"
-    monkeypatch.setenv("SCPVIZ_QUICK", "0")
-    assert not config.is_quick() and config.mode_name() == "full"
-    monkeypatch.delenv("SCPVIZ_QUICK")
-    assert not config.is_quick()
+@pytest.mark.parametrize("env,expected", [
+    ({"SCPVIZ_MODE": "quick"}, "quick"), ({"SCPVIZ_MODE": "paper"}, "paper"), ({"SCPVIZ_MODE": " Teach "}, "teach"),
+    ({"SCPVIZ_QUICK": "1"}, "quick"),                          # the older alias
+    ({"SCPVIZ_QUICK": "0"}, "teach"),
+    ({"SCPVIZ_QUICK": "1", "SCPVIZ_MODE": "quick"}, "quick"),
+])
+def test_mode_from_environment(clean_env, env, expected):
+    for k, v in env.items():
+        clean_env.setenv(k, v)
+    assert config.get_mode() == expected
 
 
-def test_budget_follows_mode(monkeypatch):
-    monkeypatch.setenv("SCPVIZ_QUICK", "1")
-    quick = config.budget("permuted_mnist")
-    monkeypatch.setenv("SCPVIZ_QUICK", "0")
-    full = config.budget("permuted_mnist")
-    assert quick.mode == "quick" and full.mode == "full"
-    assert quick.n_train < full.n_train and quick.n_tasks < full.n_tasks
-    # full mode is the paper's §5.1 setting
-    assert full.n_tasks == 10 and full.hidden == (1024, 512, 256) and full.lr == 1e-4 and full.n_slices == 100
+@pytest.mark.parametrize("env,match", [
+    ({"SCPVIZ_MODE": "full"}, r"SCPVIZ_MODE='full'.*quick, teach, paper"),
+    ({"SCPVIZ_MODE": "fast"}, r"SCPVIZ_MODE='fast'.*quick, teach, paper"),
+    ({"SCPVIZ_QUICK": "yes"}, r"SCPVIZ_QUICK='yes'.*SCPVIZ_MODE"),
+    ({"SCPVIZ_QUICK": "1", "SCPVIZ_MODE": "paper"}, r"contradicts SCPVIZ_MODE=paper"),
+])
+def test_bad_mode_names_the_valid_ones(clean_env, env, match):
+    for k, v in env.items():
+        clean_env.setenv(k, v)
+    with pytest.raises(ValueError, match=match):
+        config.get_mode()
 
 
-def test_every_budget_has_both_modes_with_same_keys():
+def test_explicit_mode_argument():
+    assert config.get_mode("PAPER") == "paper"
+    with pytest.raises(ValueError, match=r"mode='full' is not a mode: choose one of quick, teach, paper"):
+        config.get_mode("full")
+
+
+def test_budget_follows_mode(clean_env):
+    clean_env.setenv("SCPVIZ_MODE", "quick")
+    quick = config.budget("importance")
+    clean_env.setenv("SCPVIZ_MODE", "paper")
+    paper = config.budget("importance")
+    teach = config.budget("importance", mode="teach")
+    assert (quick.mode, teach.mode, paper.mode) == ("quick", "teach", "paper")
+    assert quick.n_train < teach.n_train < paper.n_train
+    assert paper.n_train == 60000 and paper.hidden == (1024, 512, 256) and paper.lr == 1e-4  # the paper's MLP
+
+
+def test_every_budget_has_three_modes_with_same_keys():
     for name, modes in config.BUDGETS.items():
-        assert set(modes) == {"quick", "full"}, name
-        assert set(modes["quick"]) == set(modes["full"]), name
+        assert set(modes) == set(config.MODES), name
+        assert set(modes["quick"]) == set(modes["teach"]) == set(modes["paper"]), name
 
 
 def test_budget_errors():
-    with pytest.raises(ValueError, match="not a known budget"):
-        config.budget("nope")
+    with pytest.raises(ValueError, match="not a notebook budget.*experiments.get"):
+        config.budget("permuted_mnist")
     with pytest.raises(AttributeError, match="known"):
-        config.budget("distances", quick=True).no_such_entry
+        config.budget("distances", mode="quick").no_such_entry
+    with pytest.raises(ValueError, match="lacks the modes"):
+        config.select_budget("x", {"quick": {}}, "quick")
 
 
 def test_get_device_order(monkeypatch):

@@ -1,6 +1,6 @@
 import pytest
 import torch
-import torch.nn as nn
+from torch import nn
 
 from scpviz import consolidation as C
 from scpviz.consolidation import Consolidation, merge_weights

@@ -35,7 +35,7 @@ def test_environment_yml_matches_pyproject():
 
 def test_readme_has_exactly_one_test_command_used_by_ci():
     readme = (ROOT / "README.md").read_text()
-    block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.S)
+    block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.DOTALL)
     assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev]"' in block[0]
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
 

@@ -1,0 +1,36 @@
+"""Datasets and task streams, held as tensors on the target device.
+
+MNIST is read with :class:`torchvision.datasets.MNIST` from ``$SCPVIZ_DATA``
+(see :func:`scpviz.config.data_root`), downloaded there when the machine is
+online. When MNIST is absent and cannot be downloaded, the loader falls back to
+the *embedded default*: scikit-learn's bundled handwritten digits (1,797 real
+8×8 scans, Alpaydin & Kaynak 1998), upsampled to 28×28, and prints one notice
+saying so. Every :class:`ImageDataset` and :class:`Task` carries the dataset's
+``name`` so results and figures say what they were computed on.
+
+All images are converted once to float tensors in [0, 1] on the device; there
+are no per-sample Python transforms anywhere in the training path. Task streams
+(§5.1 permuted MNIST, §5.2 single digits) are built with tensor indexing.
+
+Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``streams`` (task streams).
+"""
+
+from .images import ImageDataset, Task
+from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, load_digits_fallback, load_mnist
+from .streams import digit_tasks, permutations, permuted_mnist_tasks, pool_images
+
+__all__ = [
+    "DATASETS",
+    "MNIST_NAME",
+    "DIGITS_NAME",
+    "ImageDataset",
+    "Task",
+    "load_dataset",
+    "load_mnist",
+    "load_digits_fallback",
+    "find_mnist",
+    "permutations",
+    "permuted_mnist_tasks",
+    "digit_tasks",
+    "pool_images",
+]

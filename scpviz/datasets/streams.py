@@ -1,0 +1,163 @@
+"""Task streams built from a dataset by tensor indexing: permuted MNIST (§5.1), single digits (§5.2)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .images import ImageDataset, Task
+from .mnist import load_mnist
+
+
+def _check_count(n, arg: str, available: int) -> int:
+    if n is None:
+        return available
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{arg}={n!r} must be a positive integer or None (all {available}).")
+    return min(int(n), available)
+
+
+def _subset_split(x, y, n_train, n_val, seed):
+    """Seeded random subset of the training images, with validation held out of it."""
+    n_avail = len(x)
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
+        raise ValueError(f"n_val={n_val!r} must be a non-negative integer.")
+    if n_val >= n_avail:
+        raise ValueError(f"n_val={n_val} leaves no training images (only {n_avail} available).")
+    n_train = _check_count(n_train, "n_train", n_avail - n_val)
+    g = torch.Generator().manual_seed(int(seed) + 7919)
+    order = torch.randperm(n_avail, generator=g).to(x.device)
+    val_idx, tr_idx = order[:n_val], order[n_val:n_val + n_train]
+    return x[tr_idx], y[tr_idx], (x[val_idx] if n_val else None), (y[val_idx] if n_val else None)
+
+
+def permutations(n_tasks: int, dim: int = 784, seed: int = 0, identity_first: bool = True) -> torch.Tensor:
+    """Fixed pixel permutations of the permuted-MNIST stream (§5.1).
+
+    Parameters
+    ----------
+    n_tasks : int
+    dim : int
+        Number of pixels.
+    seed : int
+        Same seed → same permutations, on any machine.
+    identity_first : bool
+        Task 0 keeps the original images.
+
+    Returns
+    -------
+    Tensor, shape (n_tasks, dim), int64
+
+    Examples
+    --------
+    >>> P = permutations(3, dim=5, seed=0)
+    >>> P[0].tolist()
+    [0, 1, 2, 3, 4]
+    >>> bool(torch.equal(P, permutations(3, dim=5, seed=0)))
+    True
+    """
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)) or n_tasks < 1:
+        raise ValueError(f"n_tasks={n_tasks!r} must be a positive integer.")
+    if dim < 2:
+        raise ValueError(f"dim={dim!r} must be at least 2.")
+    g = torch.Generator().manual_seed(int(seed))
+    perms = [torch.randperm(dim, generator=g) for _ in range(n_tasks)]
+    if identity_first:
+        perms[0] = torch.arange(dim)
+    return torch.stack(perms)
+
+
+def permuted_mnist_tasks(dataset: ImageDataset | None = None, n_tasks: int = 10, seed: int = 0,
+                         identity_first: bool = True, n_train: int | None = None,
+                         n_test: int | None = None, n_val: int = 0, subset_seed: int = 0) -> list[Task]:
+    """The permuted-MNIST stream (§5.1): each task permutes the pixels with a fixed permutation.
+
+    Inputs are flattened to 784-vectors (the paper's MLP); the permutation is
+    applied once with tensor indexing on the device.
+
+    Parameters
+    ----------
+    dataset : ImageDataset, optional
+        Default :func:`load_mnist` (which may fall back to the digits, with a notice).
+    n_tasks, seed, identity_first
+        See :func:`permutations`.
+    n_train, n_test : int, optional
+        Seeded random subsets (quick mode); default all images.
+    n_val : int
+        Training images held out for validation (the same images in every task,
+        permuted like it); never taken from the test split.
+    subset_seed : int
+        Seed of the subset / validation split.
+    """
+    ds = load_mnist() if dataset is None else dataset
+    x_tr = ds.x_train.flatten(1)
+    x_tr, y_tr, x_val, y_val = _subset_split(x_tr, ds.y_train, n_train, n_val, subset_seed)
+    n_te = _check_count(n_test, "n_test", len(ds.x_test))
+    x_te, y_te = ds.x_test.flatten(1)[:n_te], ds.y_test[:n_te]
+    perms = permutations(n_tasks, dim=x_tr.shape[1], seed=seed, identity_first=identity_first)
+    tasks = []
+    for t, perm in enumerate(perms):
+        p = perm.to(x_tr.device)
+        tasks.append(Task(
+            name=f"perm {t}", dataset=ds.name,
+            x_train=x_tr[:, p], y_train=y_tr, x_test=x_te[:, p], y_test=y_te,
+            x_val=None if x_val is None else x_val[:, p], y_val=y_val,
+            meta={"permutation": perm, "index": t, "seed": seed},
+        ))
+    return tasks
+
+
+def digit_tasks(dataset: ImageDataset | None = None, order: Sequence[int] = (2, 7, 4, 0, 9, 1, 6, 5, 8, 3),
+                flatten: bool = True, n_train: int | None = None, n_test: int | None = None,
+                n_val: int = 0, subset_seed: int = 0) -> list[Task]:
+    """The single-digit stream for sequential auto-encoders (§5.2).
+
+    Task ``t`` holds only the images of digit ``order[t]``; targets are
+    ``None`` (the input is its own target).
+
+    Parameters
+    ----------
+    order : sequence of int
+        Distinct digits 0–9; the paper's example order is the default.
+    flatten : bool
+        784-vectors (the paper's fully connected auto-encoder) or 1×28×28 images.
+    n_train, n_test, n_val, subset_seed
+        Per-digit subset sizes, as in :func:`permuted_mnist_tasks`.
+    """
+    ds = load_mnist() if dataset is None else dataset
+    order = list(order)
+    if not order:
+        raise ValueError("order is empty: give at least one digit, e.g. order=(2, 7, 4).")
+    for d in order:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 9:
+            raise ValueError(f"order contains {d!r}: digits must be integers 0-9.")
+    if len(set(order)) != len(order):
+        raise ValueError(f"order={order} repeats a digit: each digit may appear once.")
+    tasks = []
+    for t, d in enumerate(order):
+        x_tr = ds.x_train[ds.y_train == d]
+        x_te = ds.x_test[ds.y_test == d]
+        if flatten:
+            x_tr, x_te = x_tr.flatten(1), x_te.flatten(1)
+        dummy = torch.zeros(len(x_tr), dtype=torch.int64, device=x_tr.device)
+        x_tr, _, x_val, _ = _subset_split(x_tr, dummy, n_train, n_val, subset_seed + d)
+        x_te = x_te[:_check_count(n_test, "n_test", len(x_te))]
+        tasks.append(Task(name=f"digit {d}", dataset=ds.name, x_train=x_tr, y_train=None,
+                          x_test=x_te, y_test=None, x_val=x_val, y_val=None,
+                          meta={"digit": int(d), "index": t}))
+    return tasks
+
+
+def pool_images(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """Average-pool square images (N×784, N×28×28 or N×1×28×28) by ``factor`` and flatten (28×28 → 7×7 = 49).
+
+    For *tiny* networks whose full M × M importance matrices fit in memory (notebooks 03–05).
+    """
+    n = len(x)
+    side = int(round((x[0].numel()) ** 0.5))
+    if side * side != x[0].numel() or side % factor:
+        raise ValueError(f"images of {x[0].numel()} pixels cannot be pooled by factor={factor}.")
+    return F.avg_pool2d(x.reshape(n, 1, side, side), factor).flatten(1)

@@ -1,0 +1,280 @@
+"""The seam every paper experiment extends: an :class:`Experiment` declares its task stream, model,
+objective and metric, the consolidation options that make sense, three budgets and its figures; the
+shared :meth:`Experiment.run` trains it (d2l's Module/DataModule/Trainer split, in one small class).
+
+A run is a plain ``dict`` config (JSON-able, hashed by the sweep cache): the keys of :data:`COMMON_OPTIONS`
+plus the experiment's own :attr:`Experiment.options`, and ``experiment``, ``method``, ``lam``, ``seed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import torch
+
+from ..config import Budget, get_device, get_mode, select_budget
+from ..consolidation import METHODS, Consolidation
+from ..training import History, Objective, train_sequence
+
+__all__ = ["Option", "FigureSpec", "COMMON_OPTIONS", "SWEEP_KEYS", "Experiment"]
+
+SWEEP_KEYS = ("seeds", "lams")  # budget entries that shape a sweep, not a single run
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One configurable key of a run, and how the command line spells it.
+
+    Attributes
+    ----------
+    key : str
+        The config key (``"n_train"``).
+    flag : str
+        The command-line flag (``"--train"``).
+    type : type
+        ``int``, ``float``, ``str`` or ``bool`` (a switch).
+    help : str
+    nargs : str, optional
+        ``"+"`` for list values (``hidden``, ``order``).
+    choices : tuple, optional
+    """
+
+    key: str
+    flag: str
+    type: type
+    help: str
+    nargs: str | None = None
+    choices: tuple | None = None
+
+    def coerce(self, value):
+        """``value`` converted to this option's type (lists element-wise); None stays None."""
+        if value is None:
+            return None
+        if self.nargs:
+            return [self.type(v) for v in value]
+        return self.type(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureSpec:
+    """A figure an experiment reproduces, drawn by :mod:`scpviz.viz.figures` from a sweep's results.
+
+    Attributes
+    ----------
+    paper : str
+        Which figure of the paper (``"Figure 3a"``); ``""`` for a figure of ours.
+    plot : str
+        Name of the function in :mod:`scpviz.viz.plots` that draws it.
+    input : {"rows", "run", "by_method"}
+        What the function takes: the summary rows of all runs, one run's History, or ``{label: History}``
+        with the first run of each method.
+    filename : str
+        File stem when the command line saves it.
+    reference : str, optional
+        Name of a constant in :mod:`scpviz.viz.plots` holding the paper's numbers, passed as ``reference=``.
+    """
+
+    paper: str
+    plot: str
+    input: str
+    filename: str
+    reference: str | None = None
+
+
+COMMON_OPTIONS = (
+    Option("epochs", "--epochs", int, "epochs per task"),
+    Option("n_train", "--train", int, "training images per task"),
+    Option("n_val", "--val", int, "validation images per task, held out of the training images (λ is chosen on them)"),
+    Option("n_test", "--test", int, "test images per task"),
+    Option("hidden", "--hidden", int, "hidden-layer widths", nargs="+"),
+    Option("lr", "--lr", float, "Adam learning rate"),
+    Option("batch_size", "--batch-size", int, "batch size"),
+    Option("alpha", "--alpha", float, "eq 20: weight of the newest task's importance in the online merge"),
+    Option("optimizer_reset", "--optimizer-reset", str, "a fresh Adam every task (as the paper) or every epoch "
+                                                         "(as the authors' code)", choices=("task", "epoch")),
+    Option("dataset", "--dataset", str, "mnist, or the labelled offline stand-in 'digits'", choices=("mnist", "digits")),
+)
+
+
+class Experiment:
+    """One paper experiment. Subclasses set the class attributes and implement :meth:`tasks` and :meth:`model`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"permuted_mnist"``); the command line also accepts it with dashes.
+    title : str
+    paper : str
+        The section and figure reproduced (``"§5.1, Figure 3"``).
+    objective : scpviz.training.Objective
+        Batch loss and metric (name, unit, higher or lower is better).
+    methods : tuple of str
+        The consolidation methods that make sense here (EWC needs class probabilities).
+    budgets : mapping
+        ``{"quick": {...}, "teach": {...}, "paper": {...}}``: each holds a value for every config option
+        (common and own) plus ``seeds`` and ``lams`` (the default sweep grid).
+    options : tuple of Option
+        The experiment's own config keys, beyond :data:`COMMON_OPTIONS`.
+    figures : tuple of FigureSpec
+    default_lams : mapping
+        Per method, the λ a single run uses when none is given: the validation-chosen λ of ``shipped``
+        (a test recomputes it from the shipped file).
+    shipped : str, optional
+        Name of the shipped results grid in ``scpviz/results``.
+    task_keys : tuple of str
+        The config keys that determine the task stream (runs sharing them reuse the tensors).
+    run_overrides : mapping
+        Config values ``python -m scpviz run`` sets because its figures need them (Figure 4a's snapshots);
+        sweeps do not.
+    per_seed : tuple of str
+        Config keys the seed decides (the auto-encoders' digit order): a sweep averages over them, it does not
+        compare them.
+    """
+
+    name: str = ""
+    title: str = ""
+    paper: str = ""
+    objective: Objective
+    methods: tuple = METHODS
+    budgets: Mapping[str, Mapping[str, Any]] = {}
+    options: tuple = ()
+    figures: tuple = ()
+    default_lams: Mapping[str, float] = {}
+    shipped: str | None = None
+    task_keys: tuple = ("dataset", "seed", "n_train", "n_val", "n_test")
+    per_seed: tuple = ()
+    run_overrides: Mapping[str, Any] = {}
+
+    def __init__(self):
+        self._task_cache: dict = {}
+
+    # -- declarations
+    @property
+    def metric(self):
+        return self.objective.metric
+
+    def all_options(self) -> tuple:
+        """:data:`COMMON_OPTIONS` and the experiment's own, in that order."""
+        return COMMON_OPTIONS + tuple(self.options)
+
+    def budget(self, mode: str | None = None) -> Budget:
+        """This experiment's budget in ``mode`` (default :func:`scpviz.config.get_mode`)."""
+        return select_budget(self.name, self.budgets, mode)
+
+    def defaults(self, mode: str | None = None) -> dict:
+        """Config defaults of ``mode``: the budget without its sweep entries (seeds, λ grid)."""
+        return {k: v for k, v in self.budget(mode).as_dict().items() if k not in SWEEP_KEYS}
+
+    def default_lam(self, method: str) -> float:
+        """The λ a run of ``method`` gets when none is given (0 for ``"none"``)."""
+        self.check_method(method)
+        return 0.0 if method == "none" else float(self.default_lams.get(method, 1.0))
+
+    def check_method(self, method):
+        if method not in self.methods:
+            raise ValueError(f"method={method!r} is not available in {self.name}: choose one of {list(self.methods)}"
+                             + ("" if "ewc" in self.methods else " (EWC needs class probabilities; "
+                                                                 "this experiment has no labels)") + ".")
+
+    # -- configs
+    def config(self, method: str = "scp", lam: float | None = None, seed: int = 0, mode: str | None = None,
+               **overrides) -> dict:
+        """The full configuration of one run.
+
+        Parameters
+        ----------
+        method : str
+            One of :attr:`methods`.
+        lam : float, optional
+            λ of eq 17; default :meth:`default_lam` (the shipped grid's validation choice); 0 for ``"none"``.
+        seed : int
+            Seeds the model's initialisation, the batch order, the slices and the experiment's random stream.
+        mode : str, optional
+            Budget to take defaults from (default :func:`scpviz.config.get_mode`).
+        **overrides
+            Any config key of :meth:`all_options` (or ``n_slices``); unknown keys raise ``ValueError``.
+        """
+        mode = get_mode(mode)
+        self.check_method(method)
+        lam = self.default_lam(method) if lam is None else lam
+        if method == "none":
+            lam = 0.0
+        cfg = dict(experiment=self.name, method=method, lam=float(lam), seed=int(seed), **self.defaults(mode))
+        cfg = self.derive(cfg, overrides)
+        unknown = set(overrides) - set(cfg)
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)} for {self.name}; known: {sorted(cfg)}.")
+        cfg.update(overrides)
+        for opt in self.all_options():
+            if opt.key in cfg:
+                cfg[opt.key] = opt.coerce(cfg[opt.key])
+                if opt.choices and cfg[opt.key] not in opt.choices:
+                    raise ValueError(f"{opt.key}={cfg[opt.key]!r} must be one of {list(opt.choices)} ({opt.help}).")
+        cfg["n_slices"] = int(cfg["n_slices"])
+        if cfg["lam"] < 0:
+            raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
+        self.validate(cfg)
+        return cfg
+
+    def derive(self, cfg: dict, overrides: dict) -> dict:
+        """Hook: values that follow from others (e.g. the digit order from the seed); default: none."""
+        return cfg
+
+    def validate(self, cfg: dict) -> None:
+        """Hook: experiment-specific checks of a complete config; raise ``ValueError`` naming the key."""
+
+    # -- the pieces of a run
+    def tasks(self, cfg: dict, device) -> list:
+        """The task stream of ``cfg`` on ``device`` (a list of :class:`scpviz.datasets.Task`)."""
+        raise NotImplementedError
+
+    def model(self, cfg: dict, tasks: list) -> torch.nn.Module:
+        """A freshly initialised network for ``tasks`` (seeded by ``cfg["seed"]``)."""
+        raise NotImplementedError
+
+    def consolidation(self, cfg: dict, model, tasks: list) -> Consolidation:
+        """The consolidation of ``cfg`` (method, λ, α, L, seed)."""
+        return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
+                             seed=cfg["seed"])
+
+    def recorder(self, cfg: dict, tasks: list):
+        """Hook: ``(on_task_end, finish)`` callables that record extras (e.g. Figure 4a's reconstructions);
+        default: nothing recorded."""
+        return None, None
+
+    def cached_tasks(self, cfg: dict, device) -> list:
+        """:meth:`tasks`, kept in memory for runs that share :attr:`task_keys` (a sweep re-uses them)."""
+        key = tuple(str(cfg.get(k)) for k in self.task_keys) + (str(device),)
+        if key not in self._task_cache:
+            if len(self._task_cache) > 4:
+                self._task_cache.clear()
+            self._task_cache[key] = self.tasks(cfg, device)
+        return self._task_cache[key]
+
+    def run(self, cfg: dict, device=None, progress: bool = False, on_epoch=None) -> History:
+        """Train the run described by ``cfg`` (no cache; see :func:`scpviz.sweeps.cached_run`)."""
+        if cfg.get("experiment") != self.name:
+            raise ValueError(f"cfg is a {cfg.get('experiment')!r} config, not {self.name!r}: make it with "
+                             f"experiments.get({self.name!r}).config(...).")
+        device = get_device() if device is None else torch.device(device)
+        tasks = self.cached_tasks(cfg, device)
+        model = self.model(cfg, tasks).to(device)
+        cons = self.consolidation(cfg, model, tasks)
+        on_task_end, finish = self.recorder(cfg, tasks)
+        hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
+                              batch_size=cfg["batch_size"], objective=self.objective,
+                              optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
+                              config=cfg, on_epoch=on_epoch, on_task_end=on_task_end)
+        if finish is not None:
+            finish(hist)
+        return hist
+
+    def describe(self, mode: str | None = None) -> str:
+        """One line: name, what it reproduces, the metric and the budget of ``mode``."""
+        b = self.budget(mode)
+        short = {k: v for k, v in b.as_dict().items() if k not in ("lams",)}
+        return f"{self.name} ({self.paper}, {self.metric.name}, {self.metric.direction}) [{b.mode}] {short}"
+
+    def __repr__(self):
+        return f"<Experiment {self.name!r}: {self.title} ({self.paper})>"

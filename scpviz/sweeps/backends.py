@@ -1,0 +1,135 @@
+"""Where the runs of a sweep execute: ``serial`` (this process), ``processes`` (a local pool) or ``ray``
+(Ray core tasks: this machine, or a cluster).
+
+Every backend goes through the same content-addressed cache (:mod:`scpviz.sweeps.cache`): the *driver* reads
+the entries that exist, sends only the missing runs out, and writes each entry as soon as its run comes back —
+so an interrupted sweep resumes in any backend, and a cluster's workers need no shared file system (only the
+data under ``$SCPVIZ_DATA``). Workers compute with the driver's number of torch threads, so their results are
+those of ``serial``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+
+import torch
+from tqdm.auto import tqdm
+
+from ..training import History
+from .cache import read_entry, write_entry
+
+__all__ = ["BACKENDS", "run_configs", "execute"]
+
+BACKENDS = ("serial", "processes", "ray")
+
+
+def execute(cfg: dict, device=None, threads: int | None = None) -> dict:
+    """Run one config (no cache) and return its History as a plain dict — what a worker sends back."""
+    from ..experiments import get
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    return get(cfg["experiment"]).run(cfg, device=device, progress=False).to_dict()
+
+
+def _check(backend, workers):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} must be one of {list(BACKENDS)}.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers={workers!r} must be a positive integer or None (one per CPU core).")
+
+
+def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=None, progress=True) -> list:
+    """The History of every config in ``cfgs`` (in order), from the cache or computed on ``backend``.
+
+    Parameters
+    ----------
+    cfgs : list of dict
+        Run configs (:meth:`scpviz.experiments.base.Experiment.config`).
+    cache_dir : path, optional
+        Content-addressed cache; every finished run is written there at once (resume after an interruption).
+    device : str, optional
+        Device of each run (``"cuda"`` makes every Ray task ask for one GPU).
+    backend : {"serial", "processes", "ray"}
+    workers : int, optional
+        Parallel runs for ``processes`` (default: CPU cores) and the CPUs of a *local* Ray started here
+        (ignored when Ray is already initialised or ``RAY_ADDRESS`` names a cluster).
+    progress : bool
+        A tqdm bar over runs.
+
+    Raises
+    ------
+    Exception
+        The first run that fails, after the runs that finished have been cached.
+    """
+    _check(backend, workers)
+    cfgs = list(cfgs)
+    hists = [read_entry(cache_dir, c) if cache_dir is not None else None for c in cfgs]
+    todo = [i for i, h in enumerate(hists) if h is None]
+    bar = tqdm(total=len(cfgs), initial=len(cfgs) - len(todo), desc=f"sweep ({backend})", disable=not progress)
+
+    def finish(i, hist_dict):
+        hists[i] = History.from_dict(hist_dict)
+        if cache_dir is not None:
+            write_entry(cache_dir, cfgs[i], hists[i])
+        bar.update(1)
+
+    threads = torch.get_num_threads()
+    try:
+        if backend == "serial" or not todo:
+            for i in todo:
+                finish(i, execute(cfgs[i], device))
+        elif backend == "processes":
+            _run_processes(cfgs, todo, device, threads, workers, finish)
+        else:
+            _run_ray(cfgs, todo, device, threads, workers, finish)
+    finally:
+        bar.close()
+    return hists
+
+
+def _run_processes(cfgs, todo, device, threads, workers, finish):
+    n = min(len(todo), workers or os.cpu_count() or 1)
+    # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock)
+    with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(execute, cfgs[i], device, threads): i for i in todo}
+        done = set()
+        try:
+            for fut in cf.as_completed(futures):
+                finish(futures[fut], fut.result())
+                done.add(fut)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            cf.wait([f for f in futures if not f.cancelled()])
+            for fut, i in futures.items():  # keep what did finish: it is cached, so the rerun skips it
+                if fut not in done and not fut.cancelled() and fut.exception() is None:
+                    finish(i, fut.result())
+            raise
+
+
+def _run_ray(cfgs, todo, device, threads, workers, finish):
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("backend='ray' needs Ray: pip install 'scpviz[ray]' (or pip install 'ray[default]').") \
+            from None
+    if not ray.is_initialized():
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init()  # the cluster RAY_ADDRESS names
+        else:
+            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    gpus = 1 if device is not None and str(device).startswith("cuda") else 0
+    remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(execute)
+    refs = {remote.remote(cfgs[i], device, threads): i for i in todo}
+    pending = list(refs)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            finish(refs[ready[0]], ray.get(ready[0]))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise

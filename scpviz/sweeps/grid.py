@@ -1,0 +1,80 @@
+"""Grids of runs: methods × λ × L × seeds of one experiment, through the cache, on a backend."""
+
+from __future__ import annotations
+
+import itertools
+
+from ..config import get_mode
+from ..experiments import get
+from .backends import run_configs
+
+__all__ = ["make_grid", "sweep"]
+
+
+def _lams_for(exp, method, lams, lams_per_method, mode):
+    if method == "none":
+        return [0.0]  # λ is meaningless without consolidation: one run per seed
+    if lams_per_method and method in lams_per_method:
+        return list(lams_per_method[method])
+    if lams is not None:
+        return list(lams)
+    grid = exp.budget(mode).lams
+    if isinstance(grid, dict):
+        return list(grid.get(method, (exp.default_lam(method),)))
+    return list(grid)
+
+
+def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, mode=None,
+              lams_per_method=None, **overrides) -> list:
+    """The configs of the grid methods × λ × L × seeds.
+
+    Parameters
+    ----------
+    experiment : str
+        A registered experiment (:func:`scpviz.experiments.names`).
+    methods : sequence of str, optional
+        Default: the experiment's methods.
+    lams : sequence of float, optional
+        λ grid for every method. Default: the budget's grid of ``mode`` (per method where the budget says so).
+    seeds : sequence of int, optional
+        Default: the budget's seeds.
+    n_slices : sequence of int, optional
+        L values (SCP only). Default: the budget's L.
+    mode : str, optional
+        Budget to take defaults from (default :func:`scpviz.config.get_mode`).
+    lams_per_method : dict, optional
+        ``{method: [λ, ...]}``, overriding ``lams`` per method.
+    **overrides
+        Config keys of the experiment, applied to every run.
+    """
+    exp = get(experiment)
+    mode = get_mode(mode)
+    b = exp.budget(mode)
+    methods = list(exp.methods if methods is None else methods)
+    seeds = list(b.seeds if seeds is None else seeds)
+    Ls = [None] if n_slices is None else [int(v) for v in n_slices]
+    cfgs = []
+    for method in methods:
+        for lam, L, seed in itertools.product(_lams_for(exp, method, lams, lams_per_method, mode),
+                                              Ls if method == "scp" else [None], seeds):
+            extra = dict(overrides) if L is None else dict(overrides, n_slices=L)
+            cfgs.append(exp.config(method, lam, seed, mode=mode, **extra))
+    return cfgs
+
+
+def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, cache_dir=None,
+          mode=None, device=None, progress=True, backend="serial", workers=None, lams_per_method=None,
+          **overrides) -> list:
+    """Run (or read from the cache) the grid of :func:`make_grid` and return ``[(config, History), ...]``.
+
+    ``backend``: ``"serial"``, ``"processes"`` or ``"ray"`` (:mod:`scpviz.sweeps.backends`); all share the cache
+    in ``cache_dir`` and give the same results.
+
+    Examples
+    --------
+    >>> res = sweep("permuted_mnist", methods=["none"], mode="quick", progress=False, dataset="digits",
+    ...             n_tasks=2, n_train=200, n_val=50, n_test=100)            # doctest: +SKIP
+    """
+    cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, **overrides)
+    hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress)
+    return list(zip(cfgs, hists))

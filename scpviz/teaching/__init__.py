@@ -1,0 +1,2 @@
+"""Teaching material behind the derivation notebooks: toy problems (03, 04), Taylor checks (03), the bug gallery
+of public code (05), diagnostics of where consolidation fails (07) and small numerical helpers."""

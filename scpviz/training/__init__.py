@@ -1,0 +1,13 @@
+"""Training over task sequences (§5): the engine, objectives with named metrics, and the History of a run.
+
+Modules: ``objectives`` (loss + metric), ``history`` (a run's record and its continual-learning metrics),
+``engine`` (``train_task``, ``train_sequence``, ``evaluate``, ``adam``).
+"""
+
+from .engine import adam, evaluate, train_sequence, train_task
+from .history import History
+from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION, Metric, Objective,
+                         metric_named, objective)
+
+__all__ = ["train_task", "train_sequence", "evaluate", "adam", "History", "Objective", "Metric", "ACCURACY",
+           "L1_ERROR", "METRICS", "metric_named", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "objective"]

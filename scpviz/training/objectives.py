@@ -1,0 +1,131 @@
+"""What a task is trained on and scored by: an :class:`Objective` (batch loss + per-sample score) and its
+:class:`Metric` (name, unit, direction), so tables and axes say what a number is.
+
+Examples
+--------
+>>> ACCURACY.format(0.8732), L1_ERROR.format(51.06, sd=4.4)
+('87.3 %', '51.1 ± 4.4')
+>>> ACCURACY.label, L1_ERROR.higher_is_better
+('accuracy (%)', False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Metric", "ACCURACY", "L1_ERROR", "METRICS", "metric_named", "Objective", "CLASSIFICATION",
+           "RECONSTRUCTION", "OBJECTIVES", "objective"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A per-task score.
+
+    Attributes
+    ----------
+    name : str
+        What the number is (``"accuracy"``, ``"mean ℓ1 reconstruction error"``).
+    unit : str
+        ``"%"`` for fractions shown as percentages (values are stored in [0, 1]); otherwise the unit of the raw
+        value, e.g. ``"summed over 784 pixels"``, or ``""``.
+    higher_is_better : bool
+    digits : int
+        Decimals when formatted.
+    """
+
+    name: str
+    unit: str = ""
+    higher_is_better: bool = True
+    digits: int = 1
+
+    @property
+    def scale(self) -> float:
+        """Factor from the stored value to the displayed one (100 for a percentage)."""
+        return 100.0 if self.unit == "%" else 1.0
+
+    @property
+    def label(self) -> str:
+        """Axis label / table header: the name and, where there is one, the unit."""
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+    def format(self, value, sd=None) -> str:
+        """``value`` (and ``± sd``) as displayed, e.g. ``87.3 %`` or ``51.1 ± 4.4``."""
+        s = self.scale
+        text = f"{s * value:.{self.digits}f}" + ("" if sd is None else f" ± {s * sd:.{self.digits}f}")
+        return text + (" %" if self.unit == "%" else "")
+
+
+ACCURACY = Metric("accuracy", "%", higher_is_better=True)
+L1_ERROR = Metric("mean ℓ1 reconstruction error", "", higher_is_better=False)
+METRICS = {m.name: m for m in (ACCURACY, L1_ERROR)}
+# names written by scpviz 0.1 before metrics had units (the shipped auto-encoder results)
+_LEGACY = {"mean l1 reconstruction error": L1_ERROR}
+
+
+def metric_named(name: str, higher_is_better: bool = True, unit: str | None = None) -> Metric:
+    """The :class:`Metric` a History records by name (known names keep their unit); unknown names get ``unit``."""
+    known = METRICS.get(name) or _LEGACY.get(name)
+    if known is not None and unit is None:
+        return known
+    return Metric(name, unit or "", higher_is_better)
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """A per-task objective: a batch loss and a per-sample score measured by ``metric``.
+
+    Attributes
+    ----------
+    name : str
+    loss : callable(output, x, y) -> scalar Tensor
+    score : callable(output, x, y) -> Tensor of per-sample scores (their mean is the metric)
+    metric : Metric
+    """
+
+    name: str
+    loss: Callable
+    score: Callable
+    metric: Metric = ACCURACY
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric.name
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric.higher_is_better
+
+
+def _accuracy(out, x, y):
+    return (out.argmax(1) == y).to(torch.float32)
+
+
+def _recon_loss(out, x, y):
+    target = x.reshape(out.shape)
+    return F.binary_cross_entropy(out, target) + (out - target).abs().sum(1).mean()
+
+
+def _l1_error(out, x, y):
+    return (out - x.reshape(out.shape)).abs().sum(1)
+
+
+CLASSIFICATION = Objective("classification", lambda out, x, y: F.cross_entropy(out, y), _accuracy, ACCURACY)
+RECONSTRUCTION = Objective("reconstruction", _recon_loss, _l1_error, L1_ERROR)
+OBJECTIVES = {o.name: o for o in (CLASSIFICATION, RECONSTRUCTION)}
+
+
+def objective(obj) -> Objective:
+    """``obj`` itself, or the built-in objective of that name (``"classification"``, ``"reconstruction"``)."""
+    if isinstance(obj, Objective):
+        return obj
+    if obj in OBJECTIVES:
+        return OBJECTIVES[obj]
+    raise ValueError(f"objective={obj!r} must be an Objective or one of {sorted(OBJECTIVES)}.")

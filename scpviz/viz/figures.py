@@ -1,0 +1,52 @@
+"""An experiment's declared figures (:attr:`scpviz.experiments.base.Experiment.figures`), drawn from a sweep's
+``(config, History)`` results — what ``python -m scpviz run`` saves, and what a notebook can call."""
+
+from __future__ import annotations
+
+from ..experiments import get
+from ..sweeps import summarize
+from . import plots
+
+__all__ = ["first_run_per_method", "draw_figures"]
+
+
+def first_run_per_method(results) -> dict:
+    """``{label: History}``: the first run of each method, labelled with its λ (Figure 4a's columns)."""
+    out = {}
+    for cfg, hist in results:
+        label = plots.METHOD_LABELS["none"] if cfg["method"] == "none" else f"{cfg['method'].upper()} λ={cfg['lam']:g}"
+        out.setdefault(label, hist)
+    return out
+
+
+def draw_figures(experiment, results) -> dict:
+    """``{filename: Figure}`` for every figure the experiment declares; per-run figures get one file per run.
+
+    Parameters
+    ----------
+    experiment : str or Experiment
+    results : list of (dict, History)
+    """
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    if not results:
+        raise ValueError("results is empty: nothing to draw.")
+    dataset = results[0][1].dataset
+    figs = {}
+    for spec in exp.figures:
+        fn = getattr(plots, spec.plot)
+        title = f"{spec.paper}" if spec.paper else None
+        if spec.input == "rows":
+            ref = getattr(plots, spec.reference) if spec.reference else None
+            figs[spec.filename] = fn(summarize(results), reference=ref, dataset=dataset,
+                                     title=f"{exp.title} ({spec.paper})" if title else None)
+        elif spec.input == "run":
+            for cfg, hist in results:
+                figs[f"{cfg['method']}_lam{cfg['lam']:g}_seed{cfg['seed']}_{spec.filename}"] = fn(hist)
+        elif spec.input == "by_method":
+            runs = first_run_per_method([(c, h) for c, h in results if "snapshots" in h.extras])
+            if runs:
+                figs[spec.filename] = fn(runs)
+        else:
+            raise ValueError(f"figure {spec.filename!r} of {exp.name} has input={spec.input!r}; "
+                             f"expected 'rows', 'run' or 'by_method'.")
+    return figs

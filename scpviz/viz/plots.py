@@ -1,0 +1,560 @@
+"""Figures. Every function takes ``ax=None`` (a new figure when omitted) and returns the Figure.
+
+No mathematics here: the numbers come from the modules upstream. One palette
+(:data:`METHOD_COLORS`, :data:`DISTANCE_COLORS`) so a method has the same colour
+in every figure of the collection.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..training import metric_named
+
+__all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
+           "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
+           "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
+           "plot_forgetting_curves", "plot_average_metric", "PAPER_FIG3A", "plot_expansion",
+           "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
+
+METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
+METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
+DISTANCE_COLORS = {"JS": "#d62728", "W1": "#1f77b4", "W2": "#17becf", "C1": "#ff7f0e", "C2": "#2ca02c"}
+
+
+def new_axes(ax=None, figsize=(5, 3.5)):
+    """``(fig, ax)``: the given axes and its figure, or a fresh pair."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def _label(ax, xlabel, ylabel, title, legend=8):
+    """Axis labels, title and (when there are labelled artists) a legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend)
+
+
+def _np(x):
+    try:
+        import torch
+        if isinstance(x, torch.Tensor):
+            return x.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    return np.asarray(x)
+
+
+def show_images(images, labels=None, ncols=10, title=None, ax=None):
+    """A grid of grey-scale images (N×28×28, N×1×28×28 or N×784) on one axes.
+
+    Parameters
+    ----------
+    images : array or Tensor
+    labels : sequence, optional
+        Shown above each image.
+    ncols : int
+    title : str, optional
+        Put the dataset's name here.
+    """
+    x = _np(images).astype(float)
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("images is empty: pass at least one image.")
+    side = int(round(np.sqrt(x[0].size)))
+    if side * side != x[0].size:
+        raise ValueError(f"images of {x[0].size} pixels are not square; pass N×H×W images.")
+    x = x.reshape(n, side, side)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    canvas = np.ones((nrows * (side + 2), ncols * (side + 2)))
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        canvas[r * (side + 2) + 1:r * (side + 2) + 1 + side, c * (side + 2) + 1:c * (side + 2) + 1 + side] = x[i]
+    fig, ax = new_axes(ax, figsize=(ncols * 0.6 + 0.4, nrows * 0.7 + 0.5))
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=max(1.0, canvas.max()))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if labels is not None:
+        for i, lab in enumerate(list(_np(labels))[:n]):
+            r, c = divmod(i, ncols)
+            ax.text(c * (side + 2) + side / 2 + 1, r * (side + 2), str(lab), ha="center", va="bottom", fontsize=7)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- distances (notebooks 01, 02)
+
+def plot_shifted_densities(x, p0, p1, tau=None, ax=None, title="p and its shift p_τ"):
+    """Figure 2, left: a density p and its shift p_τ on a grid."""
+    fig, ax = new_axes(ax)
+    ax.fill_between(_np(x), _np(p0), alpha=0.35, color="#444444", label="p")
+    lab = "p_τ" if tau is None else f"p_τ (τ = {tau:.2f})"
+    ax.fill_between(_np(x), _np(p1), alpha=0.35, color="#9467bd", label=lab)
+    ax.set_xlabel("t")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def plot_landscape(landscape, keys=None, tau=None, ax=None, title="Energy landscape (Figure 2)"):
+    """Figure 2, right: each distance between p and p_τ as a function of τ.
+
+    Parameters
+    ----------
+    landscape : dict
+        From :func:`scpviz.distances.shift_landscape`.
+    keys : sequence of str, optional
+        Which distances (default all of ``"JS"``, ``"W*"``, ``"C*"`` present).
+    tau : float, optional
+        Put a marker on each curve at this τ.
+    """
+    fig, ax = new_axes(ax)
+    taus = _np(landscape["tau"])
+    if keys is None:
+        keys = [k for k in landscape if k == "JS" or (k[0] in "WC" and k[1:].replace(".", "").isdigit())]
+    for i, k in enumerate(keys):
+        y = _np(landscape[k])
+        color = DISTANCE_COLORS.get(k, f"C{i}")
+        # W_p and C_1 coincide for shifts (all equal |τ|): dashed W curves keep both visible
+        style = dict(ls="--", lw=1.4) if k.startswith("W") else dict(ls="-", lw=2.2)
+        ax.plot(taus, y, label=k, color=color, **style)
+        if tau is not None:
+            ax.plot([tau], [np.interp(tau, taus, y)], "o", color=color, ms=6)
+    ax.set_xlabel("shift τ")
+    ax.set_ylabel("distance between p and p_τ")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncols=2)
+    return fig
+
+
+def plot_figure2(landscape, tau, axes=None):
+    """Both panels of Figure 2: densities at shift ``tau`` (left) and the landscape with markers (right)."""
+    from ..distances import shape_density
+
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    else:
+        fig = axes[0].figure
+    x, p0 = landscape["x"], landscape["p0"]
+    p1 = shape_density(landscape["shape"], x, landscape["width"], shift=float(tau))
+    plot_shifted_densities(x, p0, p1, tau=tau, ax=axes[0])
+    plot_landscape(landscape, tau=tau, ax=axes[1])
+    return fig
+
+
+def plot_cloud_slice(X, Y, angle, axes=None, bins=40, labels=("X", "Y")):
+    """One slice of two 2-D clouds: the clouds and direction ξ, the two marginals, their CDFs.
+
+    The area between the CDFs (shaded) is the slice's C_1; the integral of its
+    square is C_2² (eq 10); averaging over directions gives eq 13.
+    """
+    X, Y = _np(X), _np(Y)
+    xi = np.array([np.cos(angle), np.sin(angle)])
+    u, v = X @ xi, Y @ xi
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
+    else:
+        fig = axes[0].figure
+    a0, a1, a2 = axes
+    a0.scatter(X[:, 0], X[:, 1], s=4, alpha=0.5, color="#1f77b4", label=labels[0])
+    a0.scatter(Y[:, 0], Y[:, 1], s=4, alpha=0.5, color="#d62728", label=labels[1])
+    r = 1.1 * np.abs(np.concatenate([X, Y])).max()
+    a0.plot([-r * xi[0], r * xi[0]], [-r * xi[1], r * xi[1]], "k--", lw=1)
+    a0.annotate("", xy=xi * r * 0.6, xytext=(0, 0), arrowprops=dict(arrowstyle="->", lw=2))
+    a0.set_aspect("equal")
+    a0.set_title(f"clouds and slice ξ (angle {np.degrees(angle):.0f}°)")
+    a0.legend(fontsize=8, loc="lower left")
+    lo, hi = min(u.min(), v.min()), max(u.max(), v.max())
+    edges = np.linspace(lo, hi, bins + 1)
+    a1.hist(u, bins=edges, density=True, alpha=0.5, color="#1f77b4", label=f"ξ·{labels[0]}")
+    a1.hist(v, bins=edges, density=True, alpha=0.5, color="#d62728", label=f"ξ·{labels[1]}")
+    a1.set_title("slice marginals Rp(·, ξ) (eq 11)")
+    a1.set_xlabel("t = ξ·x")
+    a1.legend(fontsize=8)
+    t = np.sort(np.concatenate([u, v]))
+    Fu = np.searchsorted(np.sort(u), t, side="right") / len(u)
+    Fv = np.searchsorted(np.sort(v), t, side="right") / len(v)
+    a2.step(t, Fu, where="post", color="#1f77b4", label=f"CDF of ξ·{labels[0]}")
+    a2.step(t, Fv, where="post", color="#d62728", label=f"CDF of ξ·{labels[1]}")
+    a2.fill_between(t, Fu, Fv, step="post", color="#999999", alpha=0.4, label="|difference|")
+    a2.set_title("CDFs Rq(·, ξ) (eq 12); shaded area = C₁")
+    a2.set_xlabel("t")
+    a2.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def plot_sliced_convergence(result, reference=None, ax=None, title="Monte-Carlo estimate of SC₂"):
+    """Mean ± sd over seeds of the sliced-Cramér estimate against the number of slices L."""
+    fig, ax = new_axes(ax)
+    L, m, s = _np(result["L"]), _np(result["mean"]), _np(result["sd"])
+    ax.plot(L, m, color=DISTANCE_COLORS["C2"], label="mean over seeds")
+    ax.fill_between(L, m - s, m + s, color=DISTANCE_COLORS["C2"], alpha=0.25, label="± 1 sd")
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=1, label="quadrature (L → ∞)")
+    ax.set_xscale("log")
+    _label(ax, "number of slices L", "SC₂ estimate", title, legend=8)
+    return fig
+
+
+def plot_sd_scaling(L, sd, slope=None, ax=None, title="Spread of the estimate"):
+    """Standard deviation over seeds against L on log–log axes, with the fitted slope and the 1/√L line."""
+    fig, ax = new_axes(ax)
+    L, sd = _np(L).astype(float), _np(sd)
+    ax.loglog(L, sd, "o-", color=DISTANCE_COLORS["C2"], label="sd over seeds")
+    ax.loglog(L, sd[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
+    if slope is not None:
+        ax.text(0.05, 0.08, f"fitted slope {slope:.2f}", transform=ax.transAxes)
+    _label(ax, "number of slices L", "sd of SC₂ estimate", title, legend=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- importances (notebook 05)
+
+def plot_importance_histograms(importances, lams=None, bins=60, ax=None, title="log₁₀(λ × importance) (Figure 3b)"):
+    """Histograms of log₁₀(λ·importance) per method (Figure 3b).
+
+    Parameters
+    ----------
+    importances : dict
+        ``{"ewc": {...}, "mas": {...}, "scp": {...}}`` importance dicts.
+    lams : dict, optional
+        λ per method (default 1).
+    """
+    fig, ax = new_axes(ax, figsize=(6, 3.6))
+    lams = lams or {}
+    for method, imp in importances.items():
+        v = np.concatenate([_np(t).ravel() for t in imp.values()]) * lams.get(method, 1.0)
+        v = v[v > 0]
+        if v.size == 0:
+            continue
+        ax.hist(np.log10(v), bins=bins, histtype="stepfilled", alpha=0.35, density=True,
+                color=METHOD_COLORS.get(method), label=f"{METHOD_LABELS.get(method, method)}, λ={lams.get(method, 1.0):g}")
+        ax.hist(np.log10(v), bins=bins, histtype="step", density=True, color=METHOD_COLORS.get(method))
+    _label(ax, "log₁₀(λ × importance)", "density of parameters", title, legend=8)
+    return fig
+
+
+def plot_gamma_convergence(result, ax=None, title="Γ_L → Γ_∞ (eq 19)"):
+    """Relative error of the Monte-Carlo Γ against L on log–log axes, with the 1/√L guide."""
+    fig, ax = new_axes(ax)
+    L, err = _np(result["L"]).astype(float), _np(result["errors"])
+    ax.loglog(L, err.T, color=METHOD_COLORS["scp"], alpha=0.15)
+    ax.loglog(L, err.mean(0), "o-", color=METHOD_COLORS["scp"], label="mean over slice draws")
+    ax.loglog(L, err.mean(0)[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
+    _label(ax, "number of slices L", "‖Γ_L − Γ_∞‖ / ‖Γ_∞‖", title, legend=8)
+    return fig
+
+
+def plot_spectra(matrices, ax=None, title="Eigen-spectra of the full importance matrices"):
+    """Sorted eigenvalues (log scale) of full PSD matrices, e.g. ``{"ewc": F, "mas": Ω, "scp": Γ}``."""
+    fig, ax = new_axes(ax)
+    for method, M in matrices.items():
+        ev = np.sort(np.clip(np.linalg.eigvalsh(_np(M).astype(np.float64)), 0, None))[::-1]
+        ev = ev / ev[0] if ev[0] > 0 else ev
+        ax.semilogy(np.arange(1, len(ev) + 1), np.maximum(ev, 1e-18), color=METHOD_COLORS.get(method),
+                    label=METHOD_LABELS.get(method, method))
+    ax.set_ylim(1e-17, 2)
+    _label(ax, "eigenvalue index", "eigenvalue / largest", title, legend=8)
+    return fig
+
+
+def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
+    """Grouped bars: weight of task t (oldest first) in the accumulated importance, per merge rule."""
+    fig, ax = new_axes(ax, figsize=(7, 3.6))
+    rules = list(weights)
+    T = len(next(iter(weights.values())))
+    width = 0.8 / len(rules)
+    for i, r in enumerate(rules):
+        w = _np(weights[r])
+        ax.bar(np.arange(1, T + 1) + (i - (len(rules) - 1) / 2) * width, w / w.sum(), width=width, label=r)
+    _label(ax, "task t (1 = oldest)", "share of the total weight", title, legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- continual runs (notebook 06)
+
+# The authors' 10-run final average accuracies after 10 permuted-MNIST tasks (Figure 3a); their λ were
+# picked on test data and their importances are scaled differently, so these are reference marks only.
+PAPER_FIG3A = {"none": 0.488, "ewc": 0.873, "mas": 0.868, "scp": 0.906}
+
+
+def plot_forgetting_curves(history, split="test", ax=None, title=None):
+    """Metric of every task over training time (one point per epoch), task spans shaded (as Figures 6–7)."""
+    fig, ax = new_axes(ax, figsize=(7, 3.6))
+    metric = history.metric
+    M = metric.scale * history.matrix(split)
+    tasks = [pt["task"] for pt in history.points]
+    x = np.arange(1, len(M) + 1)
+    for t in range(history.n_trained):
+        span = [i + 1 for i, tt in enumerate(tasks) if tt == t]
+        if t % 2 == 0:
+            ax.axvspan(span[0] - 0.5, span[-1] + 0.5, color="#eeeeee", zorder=0)
+        ax.text((span[0] + span[-1]) / 2, 1.0, f"T{t + 1}", ha="center", va="bottom", fontsize=7,
+                transform=ax.get_xaxis_transform())
+    cmap = plt.get_cmap("viridis", max(2, M.shape[1]))
+    for j in range(M.shape[1]):
+        if np.all(np.isnan(M[:, j])):
+            continue
+        ax.plot(x, M[:, j], color=cmap(j), lw=1.4, marker="o" if len(x) < 40 else None, ms=2.5,
+                label=history.task_names[j])
+    cfg = history.config.get("consolidation") or {}
+    method = history.config.get("method", cfg.get("method", ""))
+    lam = history.config.get("lam", cfg.get("lam", ""))
+    ax.set_xlabel("training time (epochs)")
+    ax.set_ylabel(f"{split} {metric.label}")
+    ax.set_title(title or f"{history.dataset}: {METHOD_LABELS.get(method, method)}, λ = {lam:g}"
+                 if isinstance(lam, (int, float)) else (title or history.dataset))
+    if M.shape[1] <= 10:
+        ax.legend(fontsize=6, ncols=2, loc="lower left")
+    return fig
+
+
+def _rows_metric(rows):
+    """The Metric that summary rows carry (None for rows made without one)."""
+    if not rows or "metric_name" not in rows[0]:
+        return None
+    return metric_named(rows[0]["metric_name"], rows[0]["higher_is_better"], rows[0].get("metric_unit"))
+
+
+def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None, ylabel=None):
+    """Figures 3a and 4b: mean ± sd over seeds of the metric averaged over the tasks seen, after each task;
+    one curve per method. The axis says what the metric is (accuracy in %, an ℓ1 error, ...).
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`scpviz.sweeps.summarize` (``curve_mean``, ``curve_sd``, ``method``, ``lam``, the metric).
+    reference : dict, optional
+        Final values to mark at the last task, e.g. :data:`PAPER_FIG3A` (stored like the metric: fractions for
+        an accuracy).
+    title, ylabel : str, optional
+        Default: from the metric (``"Average accuracy over tasks seen"``).
+    dataset : str, optional
+        Prefixed to the title.
+    """
+    metric = _rows_metric(rows)
+    scale = metric.scale if metric else 1.0
+    name = metric.name if metric else "metric"
+    fig, ax = new_axes(ax, figsize=(6, 4))
+    T = 1
+    for r in rows:
+        m, sd = scale * np.asarray(r["curve_mean"]), scale * np.asarray(r["curve_sd"])
+        T = max(T, len(m))
+        x = np.arange(1, len(m) + 1)
+        c = METHOD_COLORS.get(r["method"])
+        lab = METHOD_LABELS.get(r["method"], r["method"])
+        if r["method"] != "none":
+            lab += f", λ={r['lam']:g}"
+        ax.plot(x, m, "o-", color=c, ms=3, label=f"{lab} ({r['n_seeds']} seeds)")
+        ax.fill_between(x, m - sd, m + sd, color=c, alpha=0.2)
+    if reference:
+        for method, v in reference.items():
+            ax.plot([T + 0.25], [scale * v], marker="<", color=METHOD_COLORS.get(method), ms=9, ls="none")
+        ax.plot([], [], marker="<", color="k", ls="none", label="paper, 10 tasks (reference)")
+    title = title or f"Average {name} over tasks seen" + (f" ({metric.direction})" if metric else "")
+    ylabel = ylabel or (f"test {metric.label}, mean over tasks seen" if metric else "test metric, mean over tasks seen")
+    _label(ax, "number of tasks learned", ylabel, title if dataset is None else f"{dataset}: {title}", legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- Taylor checks (notebook 03)
+
+def plot_expansion(eps, values, quadratic, label="R", axes=None, expect_ratio=1.0):
+    """Left: R(θ* + εv) and its quadratic form on log–log axes with a slope-2 guide; right: their ratio.
+
+    Parameters
+    ----------
+    eps, values, quadratic : arrays
+        ε, R(θ*+εv) and the quadratic form at each ε.
+    expect_ratio : float
+        Where the ratio should settle (1 for KL/F, ½ for the paper's MAS form).
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    else:
+        fig = axes[0].figure
+    eps, values, quadratic = map(np.asarray, (eps, values, quadratic))
+    a0, a1 = axes
+    a0.loglog(eps, np.abs(values), "o-", label=f"{label}(θ* + εv)")
+    a0.loglog(eps, np.abs(quadratic), "--", label="quadratic form")
+    a0.loglog(eps, np.abs(quadratic[0]) * (eps / eps[0]) ** 2, ":", color="gray", label="slope 2")
+    a0.loglog(eps, np.abs(values[0]) * (eps / eps[0]), ":", color="k", lw=0.8, label="slope 1")
+    _label(a0, "ε", "value", f"{label} along a unit direction")
+    a1.semilogx(eps, values / quadratic, "o-")
+    a1.axhline(expect_ratio, color="k", lw=0.8, ls="--")
+    _label(a1, "ε", "ratio", f"{label} / quadratic form → {expect_ratio:g}", legend=0)
+    return fig
+
+
+def plot_ratio_histograms(ratios, ax=None, title="Full vs diagonal quadratic form along random directions"):
+    """Histograms of vᵀMv / vᵀdiag(M)v per matrix (``{"ewc": r, "mas": r, "scp": r}``), log-scaled x."""
+    fig, ax = new_axes(ax)
+    allr = np.concatenate([np.asarray(r) for r in ratios.values()])
+    pos = allr[allr > 0]
+    lo, hi = (pos.min(), pos.max()) if pos.size else (1e-3, 1e3)
+    bins = np.logspace(np.log10(lo) - 0.1, np.log10(hi) + 0.1, 30)
+    for method, r in ratios.items():
+        ax.hist(np.clip(r, lo, hi), bins=bins, alpha=0.5, color=METHOD_COLORS.get(method),
+                label=METHOD_LABELS.get(method, method))
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="k", lw=0.8)
+    _label(ax, "vᵀ M v / vᵀ diag(M) v", "directions", title)
+    return fig
+
+
+# --------------------------------------------------------------------------- geometry (notebook 04)
+
+REGULARIZER_COLORS = {"KL (EWC)": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SC₂² (SCP)": METHOD_COLORS["scp"]}
+
+
+def plot_output_transform(phi_star, phi, values, axes=None, labels=None):
+    """Left: outputs at θ* and moved outputs (lines join each sample's two positions); right: regularizer values."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]})
+    else:
+        fig = axes[0].figure
+    a0, a1 = axes
+    P, Q = _np(phi_star), _np(phi)
+    for p_, q_ in zip(P[:80], Q[:80]):
+        a0.plot([p_[0], q_[0]], [p_[1], q_[1]], color="#bbbbbb", lw=0.6, zorder=0)
+    colour = dict(c=labels, cmap="coolwarm") if labels is not None else dict(color="#1f77b4")
+    a0.scatter(P[:, 0], P[:, 1], s=10, label="φ(x; θ*)", **colour)
+    a0.scatter(Q[:, 0], Q[:, 1], s=10, marker="x", color="k", alpha=0.6, label="moved outputs")
+    a0.set_aspect("equal", adjustable="datalim")
+    _label(a0, "output 1", "output 2", "task A's outputs, before and after")
+    names = list(values)
+    vals = [values[k] for k in names]
+    a1.bar(range(len(names)), vals, color=[REGULARIZER_COLORS.get(k, "C0") for k in names])
+    a1.set_xticks(range(len(names)), names)
+    for i, v in enumerate(vals):
+        a1.text(i, v, f"{v:.2e}", ha="center", va="bottom", fontsize=8)
+    _label(a1, "", "replay regularizer value", "what each method would penalise", legend=0)
+    return fig
+
+
+def plot_riemannian_plane(plane, optima=None, lam=None, kind="full", ax=None):
+    """Task B's loss on a parameter plane (filled contours), the ‖δθ‖²_M = 1 ellipses of F, Ω, Γ, and optima."""
+    fig, ax = new_axes(ax, figsize=(6, 5))
+    A, B = np.meshgrid(plane["a"], plane["b"], indexing="xy")
+    cs = ax.contourf(A, B, plane["loss_b"], levels=20, cmap="Greys")
+    fig.colorbar(cs, ax=ax, label="task B loss")
+    colors = {"EWC": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SCP": METHOD_COLORS["scp"]}
+    for name, Q in plane["quad"].items():
+        if not name.endswith(kind):
+            continue
+        c = colors[name.split()[0]]
+        level = np.percentile(Q, 10) if Q.max() > 0 else 1.0
+        ax.contour(A, B, Q, levels=[level], colors=[c], linestyles="-" if kind == "full" else "--")
+        ax.plot([], [], color=c, label=f"{name} (level set)")
+        if optima and name in optima:
+            ax.plot(*optima[name], "o", color=c, ms=8, mec="k")
+    if optima:
+        ax.plot(*optima["task B alone"], "*", color="gold", ms=14, mec="k", label="task B alone")
+    ax.plot(0, 0, "P", color="k", ms=10, label="θ* (end of task A)")
+    title = "Parameter plane through θ*" + (f", λ = {lam:g}" if lam is not None else "")
+    _label(ax, "a (task-B descent direction)", "b (random orthogonal direction)", title, legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- auto-encoders (notebook 07)
+
+def plot_reconstruction_grid(histories, stage=None, ax=None, title="Reconstructions after each task (Figure 4a)"):
+    """Figure 4a: for each run (a column block per method), the reconstruction of one test image of every
+    digit (columns) after each stage of training (rows); the first block is the inputs ("ideal").
+
+    Parameters
+    ----------
+    histories : dict
+        ``{label: History}`` of runs made with ``snapshots=True`` (same digit order).
+    stage : int, optional
+        Show only the rows up to this stage (0-based), for scrubbing.
+    """
+    labels = list(histories)
+    first = histories[labels[0]]
+    inputs = np.asarray(first.extras["inputs"], dtype=float) / 255.0
+    T, side = len(inputs), int(round(np.sqrt(inputs.shape[1])))
+    last = T - 1 if stage is None else int(stage)
+    blocks = [("ideal", np.repeat(inputs[None], last + 1, axis=0))]
+    for lab in labels:
+        snaps = np.asarray(histories[lab].extras["snapshots"], dtype=float) / 255.0
+        blocks.append((lab, snaps[:last + 1]))
+    gap = 4
+    H = (last + 1) * (side + 1)
+    Wd = sum(T * (side + 1) + gap for _ in blocks) - gap
+    canvas = np.ones((H, Wd))
+    x0 = 0
+    fig, ax = new_axes(ax, figsize=(min(16, 0.45 * T * len(blocks) + 1), 0.5 * (last + 1) + 1.2))
+    for lab, arr in blocks:
+        for r in range(last + 1):
+            for c in range(T):
+                canvas[r * (side + 1):r * (side + 1) + side, x0 + c * (side + 1):x0 + c * (side + 1) + side] = \
+                    arr[r, c].reshape(side, side)
+        ax.text(x0 + T * (side + 1) / 2, -2, lab, ha="center", va="bottom", fontsize=9)
+        x0 += T * (side + 1) + gap
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([(r + 0.5) * (side + 1) for r in range(last + 1)], [f"after T{r + 1}" for r in range(last + 1)],
+                  fontsize=7)
+    ax.set_title(f"{first.dataset}: {title}", pad=14)
+    return fig
+
+
+def plot_blind_drift(summary, ax=None, title="Where the parameters moved during the next task"):
+    """Per parameter tensor: the share of the drift Σ(θ − θ*)² that landed on entries whose importance is
+    (numerically) zero (bars), next to the share of such entries (dots).
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`scpviz.teaching.diagnostics.drift_by_importance` (or the ``"drift"`` entry of
+        :func:`scpviz.teaching.diagnostics.two_task_drift`).
+    """
+    rows = summary["rows"]
+    fig, ax = new_axes(ax, figsize=(max(5, 0.45 * len(rows) + 2), 3.5))
+    x = np.arange(len(rows))
+    share = [r["blind_drift"] / r["drift"] if r["drift"] > 0 else 0.0 for r in rows]
+    ax.bar(x, share, color="#d62728", alpha=0.7, label="share of Σδ² on zero-importance entries")
+    ax.plot(x, [r["blind_fraction"] for r in rows], "ko", ms=4, label="share of entries with zero importance")
+    ax.set_xticks(x, [r["name"] for r in rows], rotation=70, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    _label(ax, "", "share", f"{title}\n(total: {100 * summary['blind_drift_share']:.0f}% of the drift on "
+           f"{100 * summary['blind_fraction']:.0f}% of the parameters)", legend=7)
+    return fig
+
+
+def plot_lambda_sweep(rows, ax=None, ylabel=None, title="Final metric against λ", dataset=None):
+    """Final metric (mean ± sd over seeds) against λ, one line per method, no consolidation as a horizontal band.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`scpviz.sweeps.summarize` over a λ grid (``method``, ``lam``, ``mean``, ``sd``).
+    """
+    metric = _rows_metric(rows)
+    if ylabel is None:
+        ylabel = f"final {metric.label}, {metric.direction}" if metric else "final metric"
+    s = metric.scale if metric else 1.0
+    rows = [dict(r, mean=s * r["mean"], sd=s * r["sd"]) for r in rows]
+    fig, ax = new_axes(ax, figsize=(6, 4))
+    for r in rows:
+        if r["method"] == "none":
+            ax.axhline(r["mean"], color=METHOD_COLORS["none"], ls="--", label=METHOD_LABELS.get("none", "none"))
+            if r["sd"] > 0:
+                ax.axhspan(r["mean"] - r["sd"], r["mean"] + r["sd"], color=METHOD_COLORS["none"], alpha=0.15)
+    for method in ("ewc", "mas", "scp"):
+        rs = sorted((r for r in rows if r["method"] == method), key=lambda r: r["lam"])
+        if rs:
+            lam = np.array([r["lam"] for r in rs])
+            m, sd = np.array([r["mean"] for r in rs]), np.array([r["sd"] for r in rs])
+            ax.semilogx(lam, m, "o-", color=METHOD_COLORS[method], label=METHOD_LABELS.get(method, method))
+            ax.fill_between(lam, m - sd, m + sd, color=METHOD_COLORS[method], alpha=0.15)
+    _label(ax, "λ", ylabel, f"{dataset}: {title}" if dataset else title)
+    return fig

@@ -1,0 +1,434 @@
+"""Interactive views. Each factory returns an ``ipywidgets`` box for the notebook to display.
+
+Pattern (see ``shared/STYLE.md``): sliders ``observe(..., names="value")`` and
+redraw into an ``Output`` with ``clear_output(wait=True)``; anything that trains
+uses ``continuous_update=False``. Each returned box exposes its controls and the
+last figure as attributes (``box.slider``, ``box.figure``) so tests can drive it
+by setting ``slider.value``.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+import numpy as np
+
+from .. import distances, importance
+from ..teaching import toy
+from . import plots
+
+__all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
+           "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
+           "riemannian_explorer", "autoencoder_explorer"]
+
+
+def _redraw(box, out, draw):
+    """Run ``draw()`` (which returns a Figure) into ``out`` and remember the figure on ``box``."""
+    with out:
+        out.clear_output(wait=True)
+        fig = draw()
+        box.figure = fig
+        box.n_draws = getattr(box, "n_draws", 0) + 1
+        display(fig)
+        plt.close(fig)
+
+
+def digit_browser(dataset, n=20):
+    """Browse a dataset's training images with a slider (notebook 00's first widget).
+
+    Parameters
+    ----------
+    dataset : scpviz.data.ImageDataset
+    n : int
+        Images per page.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        With attributes ``slider`` (first image index) and ``figure``.
+    """
+    total = len(dataset.x_train)
+    slider = W.IntSlider(value=0, min=0, max=max(0, total - n), step=n, description="first image",
+                         continuous_update=True)
+    out = W.Output()
+    box = W.VBox([slider, out])
+    box.slider = slider
+
+    def draw():
+        i = slider.value
+        return plots.show_images(dataset.x_train[i:i + n], labels=dataset.y_train[i:i + n],
+                                 title=f"{dataset.name}: training images {i}–{i + n - 1}")
+
+    slider.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def landscape_explorer(taus=None, width=1.0, shape="box", p=2.0, tau=0.5):
+    """Figure 2, interactive (notebook 01): τ moves the shifted density and a marker on each curve;
+    ``p`` (1–4) and the shape redraw the landscape.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``tau``, ``p``, ``shape`` (the controls), ``landscape`` (the
+        current :func:`scpviz.distances.shift_landscape` result) and ``figure``.
+    """
+    taus = np.linspace(-2.5 * width, 2.5 * width, 201) if taus is None else np.asarray(taus, dtype=float)
+    tau_s = W.FloatSlider(value=tau, min=float(taus.min()), max=float(taus.max()), step=float(taus[1] - taus[0]),
+                          description="shift τ", continuous_update=True, readout_format=".2f")
+    p_s = W.FloatSlider(value=p, min=1.0, max=4.0, step=0.5, description="order p", continuous_update=False)
+    shape_d = W.Dropdown(options=list(distances.SHAPES), value=shape, description="shape")
+    out = W.Output()
+    box = W.VBox([W.HBox([tau_s, p_s, shape_d]), out])
+    box.tau, box.p, box.shape = tau_s, p_s, shape_d
+
+    def recompute():
+        ps = sorted({1.0, 2.0, float(p_s.value)})
+        box.landscape = distances.shift_landscape(taus, shape=shape_d.value, width=width, ps=ps,
+                                                  grid=np.linspace(taus.min() - width, taus.max() + 2 * width, 4001))
+
+    def draw():
+        return plots.plot_figure2(box.landscape, tau_s.value)
+
+    def on_param(change):
+        recompute()
+        _redraw(box, out, draw)
+
+    tau_s.observe(lambda change: _redraw(box, out, draw), names="value")
+    p_s.observe(on_param, names="value")
+    shape_d.observe(on_param, names="value")
+    recompute()
+    _redraw(box, out, draw)
+    return box
+
+
+def slicing_explorer(X=None, n_points=500, seed=0, n_slices=200):
+    """The Radon transform of two 2-D clouds (notebook 02).
+
+    Sliders: slice angle; rotation and shift of the second cloud (a copy of the
+    first). Shows the clouds with ξ, the two marginals, their CDFs, and the
+    sliced Cramér distance SC₂ (``n_slices`` random slices, fixed seed).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``angle``, ``rotation``, ``shift`` (sliders), ``value`` (current SC₂),
+        ``figure``.
+    """
+    X = toy.gaussian_mixture_2d(n_points, seed=seed) if X is None else np.asarray(X, dtype=float)
+    slices = distances.random_slices(n_slices, 2, seed=seed)
+    angle = W.FloatSlider(value=30.0, min=0.0, max=180.0, step=5.0, description="slice angle °")
+    rot = W.FloatSlider(value=0.0, min=-180.0, max=180.0, step=5.0, description="rotate Y °")
+    shift = W.FloatSlider(value=0.5, min=0.0, max=3.0, step=0.1, description="shift Y")
+    label = W.HTML()
+    out = W.Output()
+    box = W.VBox([W.HBox([angle, rot, shift]), label, out])
+    box.angle, box.rotation, box.shift = angle, rot, shift
+
+    def draw():
+        Y = toy.transform_2d(X, angle=np.radians(rot.value), shift=(shift.value, 0.0))
+        box.value = float(distances.sliced_cramer(X, Y, slices=slices.numpy()))
+        label.value = f"<b>SC₂(X, Y) = {box.value:.4f}</b> ({n_slices} random slices)"
+        return plots.plot_cloud_slice(X, Y, np.radians(angle.value))
+
+    for w in (angle, rot, shift):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def convergence_explorer(X, Y, max_slices=1000, n_seeds=20, seed=0, reference=None):
+    """How the Monte-Carlo estimate of SC₂ settles as L grows (notebook 02).
+
+    An L slider picks the number of slices; the left panel shows the estimate's
+    mean ± sd over seeds against L with a marker at the chosen L, the right one
+    the histogram of the ``n_seeds`` estimates at that L.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``n_slices`` (slider), ``result`` (from
+        :func:`scpviz.distances.sliced_cramer_estimates`), ``figure``.
+    """
+    Ls = np.unique(np.round(np.logspace(0, np.log10(max_slices), 31)).astype(int))
+    result = distances.sliced_cramer_estimates(X, Y, Ls, n_seeds=n_seeds, seed=seed)
+    slider = W.SelectionSlider(options=[int(v) for v in Ls], value=int(Ls[len(Ls) // 2]),
+                               description="slices L", continuous_update=True)
+    out = W.Output()
+    box = W.VBox([slider, out])
+    box.n_slices, box.result = slider, result
+
+    def draw():
+        import matplotlib.pyplot as plt
+
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+        plots.plot_sliced_convergence(result, reference=reference, ax=a0)
+        j = int(np.searchsorted(Ls, slider.value))
+        a0.axvline(slider.value, color="k", lw=0.8)
+        a1.hist(result["estimates"][:, j], bins=10, color=plots.DISTANCE_COLORS["C2"], alpha=0.7)
+        if reference is not None:
+            a1.axvline(reference, color="k", ls="--", lw=1)
+        a1.set_xlabel("SC₂ estimate")
+        a1.set_ylabel("seeds")
+        a1.set_title(f"{n_seeds} estimates with L = {slider.value}")
+        return fig
+
+    slider.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30, 100, 300, 1000), n_seeds=5,
+                        seed=0, title=""):
+    """SCP's Γ with L slices at a chosen layer (notebook 05).
+
+    The L slider and the layer selector redraw: left, the histogram of
+    log₁₀ Γ_L against the exact Γ_∞; right, the relative error ‖Γ_L − Γ_∞‖/‖Γ_∞‖
+    against L with a marker at the chosen L. J̄ is computed once per layer
+    (:func:`scpviz.importance.mean_jacobian`), so moving L costs no backward pass.
+
+    Parameters
+    ----------
+    layers : dict, optional
+        ``{label: submodule or None}``; None is the model output (default ``{"output": None}``).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``n_slices``, ``layer`` (controls), ``gamma`` (Γ_L shown), ``exact``, ``figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    layers = layers or {"output": None}
+    cache = {}
+    L_s = W.SelectionSlider(options=list(n_slices_options), value=100 if 100 in n_slices_options
+                            else n_slices_options[0], description="slices L", continuous_update=False)
+    layer_d = W.Dropdown(options=list(layers), value=list(layers)[0], description="layer")
+    out = W.Output()
+    box = W.VBox([W.HBox([L_s, layer_d]), out])
+    box.n_slices, box.layer = L_s, layer_d
+
+    def state():
+        key = layer_d.value
+        if key not in cache:
+            jac = importance.mean_jacobian(model, data, layer=layers[key])
+            conv = importance.scp_convergence(jac, n_slices_options, n_seeds=n_seeds, seed=seed)
+            cache[key] = (jac, importance.gamma_from_jacobian(jac, exact=True), conv)
+        return cache[key]
+
+    def draw():
+        jac, exact, conv = state()
+        K = next(iter(jac.values())).shape[0]
+        box.gamma = importance.gamma_from_jacobian(jac, distances.random_slices(L_s.value, K, seed=seed))
+        box.exact = exact
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+        for label, g, style in ((f"Γ with L = {L_s.value}", box.gamma, "stepfilled"), ("Γ exact (L → ∞)", exact, "step")):
+            v = importance.flatten_importance(g).detach().cpu().numpy()
+            v = v[v > 0]
+            a0.hist(np.log10(v), bins=60, density=True, histtype=style, alpha=0.5 if style == "stepfilled" else 1,
+                    color=plots.METHOD_COLORS["scp"] if style == "stepfilled" else "k", label=label)
+        a0.set_xlabel("log₁₀ Γ_ii")
+        a0.set_ylabel("density of parameters")
+        a0.set_title(f"{title} layer '{layer_d.value}' (K = {K})".strip())
+        a0.legend(fontsize=8)
+        plots.plot_gamma_convergence(conv, ax=a1)
+        a1.axvline(L_s.value, color="k", lw=0.8)
+        return fig
+
+    L_s.observe(lambda change: _redraw(box, out, draw), names="value")
+    layer_d.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=None, live_budget="quick"):
+    """Drag λ and L, watch forgetting (notebook 06).
+
+    Controls: method, λ (log slider), L (SCP), α (eq 20), and the mode:
+    ``"precomputed"`` looks the run up in ``results`` (a grid from
+    ``python -m scpviz sweep``; the nearest λ of the grid, first seed for the
+    forgetting curves, all seeds for the average-accuracy curve); ``"live"``
+    trains the experiment's ``live_budget`` (its quick budget: well under 15 s on a 2-core CPU), with
+    ``live_config`` overrides, at the chosen values when a slider is released, with a progress bar.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``method``, ``lam``, ``n_slices``, ``alpha``, ``mode`` (controls),
+        ``history`` (the run shown), ``runs`` (matching runs), ``figure``.
+    """
+    from ..experiments import get
+    from ..sweeps import summarize
+
+    exp = get("permuted_mnist")
+    results = list(results or [])
+    live_cfg = dict(live_config or {})
+    modes = (["precomputed"] if results else []) + ["live"]
+    mode_t = W.ToggleButtons(options=modes, value=mode or modes[0], description="mode")
+    method_d = W.Dropdown(options=["none", "ewc", "mas", "scp"], value="scp", description="method")
+    grid_lams = sorted({c["lam"] for c, _ in results if c["method"] != "none"}) or [1.0]
+    lam_s = W.FloatLogSlider(value=grid_lams[len(grid_lams) // 2], base=10, min=-3, max=9, step=0.5,
+                             description="λ", continuous_update=False)
+    grid_L = sorted({c["n_slices"] for c, _ in results if c["method"] == "scp"}) or [10, 20, 50, 100]
+    L_s = W.SelectionSlider(options=sorted(set(grid_L) | {10, 20, 50, 100}), value=grid_L[0], description="slices L",
+                            continuous_update=False)
+    alpha_s = W.FloatSlider(value=0.75, min=0.0, max=0.95, step=0.05, description="α (eq 20)",
+                            continuous_update=False)
+    status = W.HTML()
+    out = W.Output()
+    box = W.VBox([W.HBox([mode_t, method_d]), W.HBox([lam_s, L_s, alpha_s]), status, out])
+    box.method, box.lam, box.n_slices, box.alpha, box.mode = method_d, lam_s, L_s, alpha_s, mode_t
+    box.history, box.runs = None, []
+
+    def lookup():
+        cands = [(c, h) for c, h in results if c["method"] == method_d.value]
+        if method_d.value == "scp":
+            cands = [(c, h) for c, h in cands if c["n_slices"] == L_s.value] or cands
+        cands = [(c, h) for c, h in cands if abs(c["alpha"] - alpha_s.value) < 1e-9] or cands
+        if not cands:
+            return []
+        if method_d.value != "none":
+            lams = np.array(sorted({c["lam"] for c, _ in cands}))
+            near = lams[np.argmin(np.abs(np.log10(lams) - np.log10(lam_s.value)))]
+            cands = [(c, h) for c, h in cands if c["lam"] == near]
+        return cands
+
+    def live():
+        cfg = exp.config(method_d.value, lam_s.value, seed=0, mode=live_budget, alpha=alpha_s.value,
+                         n_slices=int(L_s.value), **live_cfg)
+        with out:
+            return [(cfg, exp.run(cfg, device=device, progress=True))]
+
+    def draw():
+        runs = lookup() if mode_t.value == "precomputed" else live()
+        box.runs = runs
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+        if not runs:
+            status.value = "<i>no run of this method in the grid</i>"
+            return fig
+        cfg, hist = runs[0]
+        box.history = hist
+        status.value = (f"{mode_t.value}: {cfg['method']}, λ = {cfg['lam']:g}, L = {cfg['n_slices']}, "
+                        f"α = {cfg['alpha']:g}, {len(runs)} seed(s) — final average test {hist.metric.name} "
+                        f"{hist.metric.format(np.mean([h.final_average_metric() for _, h in runs]))}")
+        plots.plot_forgetting_curves(hist, ax=a0)
+        plots.plot_average_metric(summarize(runs), ax=a1, dataset=hist.dataset)
+        return fig
+
+    for w in (mode_t, method_d, lam_s, L_s, alpha_s):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def output_transform_explorer(phi_star, labels=None):
+    """Move task A's 2-D outputs and read off each replay regularizer (notebook 04, Figure 1).
+
+    Sliders: rotation about the origin, fraction of samples permuted, translation, scaling.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``rotation``, ``permute``, ``shift_x``, ``shift_y``, ``scale``, ``values`` (dict), ``figure``.
+    """
+    rot = W.FloatSlider(value=0.0, min=-180, max=180, step=5, description="rotate °")
+    perm = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="permute")
+    tx = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift x")
+    ty = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift y")
+    sc = W.FloatSlider(value=1.0, min=0.25, max=2.0, step=0.05, description="scale")
+    out = W.Output()
+    box = W.VBox([W.HBox([rot, perm, sc]), W.HBox([tx, ty]), out])
+    box.rotation, box.permute, box.shift_x, box.shift_y, box.scale = rot, perm, tx, ty, sc
+
+    def draw():
+        phi = toy.transform_outputs(phi_star, rotation=np.radians(rot.value), translation=(tx.value, ty.value),
+                                    scale=sc.value, permute=perm.value)
+        box.values = toy.replay_values(phi_star, phi)
+        return plots.plot_output_transform(phi_star, phi, box.values, labels=labels)
+
+    for w in (rot, perm, tx, ty, sc):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def riemannian_explorer(plane):
+    """λ slider over the parameter plane of :func:`scpviz.toy.riemannian_plane` (notebook 04).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (log slider), ``kind`` (full / diagonal metric), ``optima``, ``figure``.
+    """
+    lam = W.FloatLogSlider(value=1.0, base=10, min=-3, max=4, step=0.25, description="λ", continuous_update=True)
+    kind = W.ToggleButtons(options=["full", "diag"], value="full", description="metric")
+    out = W.Output()
+    box = W.VBox([W.HBox([lam, kind]), out])
+    box.lam, box.kind = lam, kind
+
+    def draw():
+        box.optima = toy.penalised_optima(plane, lam.value)
+        return plots.plot_riemannian_plane(plane, box.optima, lam=lam.value, kind=kind.value)
+
+    for w in (lam, kind):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def autoencoder_explorer(results, seed=0, layer="output"):
+    """Scrub through sequential auto-encoder training (notebook 07, Figure 4a).
+
+    ``results``: ``(config, History)`` pairs recorded with ``snapshots=True``. One λ slider per consolidation
+    method (their importances have different scales, so their λ grids differ) picks that method's run; the
+    stage slider shows the reconstructions after tasks 1..stage. Nothing is trained: scrubbing is instant.
+
+    Parameters
+    ----------
+    results : list of (dict, History)
+    seed : int
+        Which run (digit order) to show.
+    layer : {"output", "code"}
+        Which preserved layer's runs to show.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lams`` ({method: slider}), ``stage`` (slider), ``shown`` ({label: History}), ``figure``.
+    """
+    runs = [(c, h) for c, h in results if c["seed"] == seed and "snapshots" in h.extras
+            and (c["method"] == "none" or c.get("layer", "output") == layer)]
+    if not runs:
+        raise ValueError(f"results hold no run with snapshots for seed={seed} and layer={layer!r}; make them "
+                         f"with snapshots=True (python -m scpviz sweep autoencoders --snapshots).")
+    T = len(runs[0][1].extras["snapshots"])
+    lam_s = {}
+    for method in ("mas", "scp"):
+        lams = sorted({c["lam"] for c, _ in runs if c["method"] == method})
+        if lams:
+            lam_s[method] = W.SelectionSlider(options=[(f"{v:g}", v) for v in lams], value=lams[0],
+                                              description=f"λ {method.upper()}", continuous_update=False)
+    stage_s = W.IntSlider(value=T, min=1, max=T, description="after task")
+    out = W.Output()
+    box = W.VBox([W.HBox([*lam_s.values(), stage_s]), out])
+    box.lams, box.stage = lam_s, stage_s
+
+    def draw():
+        shown = {}
+        for method in ("none", "mas", "scp"):
+            cands = [(c, h) for c, h in runs if c["method"] == method]
+            if method != "none":
+                cands = [(c, h) for c, h in cands if c["lam"] == lam_s[method].value] if method in lam_s else []
+            if cands:
+                label = "no consolidation" if method == "none" else f"{method.upper()} λ={cands[0][0]['lam']:g}"
+                shown[label] = cands[0][1]
+        box.shown = shown
+        return plots.plot_reconstruction_grid(shown, stage=stage_s.value - 1)
+
+    for w in (*lam_s.values(), stage_s):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box

@@ -1,0 +1,256 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from scpviz import distances
+from scpviz.datasets import load_digits_fallback
+from scpviz.teaching import toy
+from scpviz.viz import plots, widgets
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_images_returns_figure_and_uses_given_axes():
+    imgs = torch.rand(12, 784)
+    fig = plots.show_images(imgs, labels=list(range(12)), ncols=6, title="t")
+    assert isinstance(fig, Figure)
+    f2, ax = plt.subplots()
+    assert plots.show_images(imgs[:3].reshape(3, 28, 28), ax=ax) is f2
+    with pytest.raises(ValueError, match="empty"):
+        plots.show_images(torch.rand(0, 784))
+
+
+def test_distance_plots_return_figures():
+    L = distances.box_landscape(np.linspace(-2, 2, 21))
+    assert isinstance(plots.plot_landscape(L, tau=0.5), Figure)
+    fig = plots.plot_figure2(L, 0.5)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    # the shifted density drawn on the left is the box moved by tau
+    X = toy.gaussian_mixture_2d(100, seed=0)
+    Y = toy.transform_2d(X, angle=0.3, shift=(1, 0))
+    assert len(plots.plot_cloud_slice(X, Y, 0.4).axes) == 3
+    res = distances.sliced_cramer_estimates(X, Y, [1, 10, 100], n_seeds=4)
+    assert isinstance(plots.plot_sliced_convergence(res, reference=0.5), Figure)
+    assert isinstance(plots.plot_sd_scaling(res["L"], res["sd"], slope=-0.5), Figure)
+    f, ax = plt.subplots()
+    assert plots.plot_landscape(L, ax=ax) is f
+
+
+def test_digit_browser_slider_changes_figure():
+    ds = load_digits_fallback(device="cpu")
+    box = widgets.digit_browser(ds, n=10)
+    first = box.figure
+    box.slider.value = 10
+    assert box.figure is not first and box.n_draws == 2
+    assert "10" in box.figure.axes[0].get_title()
+
+
+def test_landscape_explorer_controls():
+    box = widgets.landscape_explorer(taus=np.linspace(-2, 2, 41))
+    before_fig, before_land = box.figure, box.landscape
+    box.tau.value = 1.5  # moves the marker only
+    assert box.figure is not before_fig and box.landscape is before_land
+    box.p.value = 3.0
+    assert "C3" in box.landscape and "W3" in box.landscape
+    c3_box = box.landscape["C3"].copy()
+    box.shape.value = "gaussian"
+    assert box.landscape["shape"] == "gaussian"
+    assert not np.allclose(box.landscape["C3"], c3_box)
+    # the landscape shown is the library's
+    ref = distances.shift_landscape(box.landscape["tau"], shape="gaussian", ps=(3,), grid=box.landscape["x"])
+    assert np.allclose(box.landscape["C3"], ref["C3"])
+
+
+def test_slicing_explorer_value_grows_with_shift():
+    box = widgets.slicing_explorer(n_points=200)
+    box.shift.value = 0.0
+    box.rotation.value = 0.0
+    assert box.value == pytest.approx(0.0, abs=1e-12)
+    values = []
+    for s in (0.5, 1.0, 2.0):
+        box.shift.value = s
+        values.append(box.value)
+    assert np.all(np.diff(values) > 0)
+    fig = box.figure
+    box.angle.value = 90.0
+    assert box.figure is not fig
+
+
+def test_convergence_explorer_slider():
+    X = toy.gaussian_mixture_2d(200, seed=0)
+    Y = toy.transform_2d(X, angle=0.5)
+    box = widgets.convergence_explorer(X, Y, max_slices=100, n_seeds=5)
+    fig = box.figure
+    box.n_slices.value = box.n_slices.options[-1]
+    assert box.figure is not fig
+    assert "L = 100" in box.figure.axes[1].get_title()
+
+
+def _tiny_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4))
+
+
+def test_importance_plots_return_figures():
+    from scpviz import importance
+    from scpviz.teaching import bugs
+
+    m, x = _tiny_model(), torch.randn(20, 5)
+    imps = {"ewc": importance.fisher_importance(m, x), "mas": importance.mas_importance(m, x),
+            "scp": importance.scp_importance(m, x, n_slices=10, seed=0)}
+    assert isinstance(plots.plot_importance_histograms(imps, {"ewc": 10.0}), Figure)
+    conv = importance.scp_convergence(importance.mean_jacobian(m, x), [1, 10, 100], n_seeds=3)
+    assert isinstance(plots.plot_gamma_convergence(conv), Figure)
+    full = importance.full_importance_matrices(m.double(), x.double(), exact=True)
+    assert isinstance(plots.plot_spectra({"ewc": full["F"], "scp": full["Gamma"]}), Figure)
+    assert isinstance(plots.plot_merge_weights(bugs.all_merge_weights(4)), Figure)
+
+
+def test_importance_explorer_controls():
+    m, x = _tiny_model(), torch.randn(30, 5)
+    box = widgets.importance_explorer(m, x, layers={"output": None, "hidden": m[1]}, n_slices_options=(1, 10, 100),
+                                      n_seeds=2)
+    g100, fig = box.gamma, box.figure
+    box.n_slices.value = 1
+    assert box.figure is not fig
+    assert not torch.allclose(box.gamma["0.weight"], g100["0.weight"])
+    box.layer.value = "hidden"
+    assert "K = 8" in box.figure.axes[0].get_title()
+    assert torch.all(box.gamma["2.weight"] == 0)  # parameters after the preserved layer
+
+
+def _fake_grid():
+    from scpviz import experiments
+    from scpviz.training import History
+    permuted_mnist_config = experiments.get("permuted_mnist").config
+
+    res = []
+    for method, lams in (("none", [0.0]), ("mas", [1.0, 100.0]), ("scp", [1.0, 100.0])):
+        for lam in lams:
+            for seed in (0, 1):
+                cfg = permuted_mnist_config(method, lam, seed, mode="quick")
+                acc = 0.5 + 0.001 * lam + 0.01 * seed
+                pts = [{"task": 0, "epoch": 1, "test": [0.9, None], "val": [0.9, None]},
+                       {"task": 1, "epoch": 1, "test": [acc, 0.9], "val": [acc, 0.9]}]
+                res.append((cfg, History(config=cfg, dataset="fake", task_names=["a", "b"], points=pts)))
+    return res
+
+
+def test_continual_plots_return_figures():
+    from scpviz.sweeps import summarize
+
+    grid = _fake_grid()
+    fig = plots.plot_forgetting_curves(grid[0][1])
+    assert isinstance(fig, Figure) and fig.axes[0].get_ylabel() == "test accuracy (%)"
+    assert fig.axes[0].lines[0].get_ydata()[0] == pytest.approx(90.0)  # stored 0.9, drawn in %
+    fig = plots.plot_average_metric(summarize(grid), reference=plots.PAPER_FIG3A)
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure) and "accuracy (%)" in ax.get_ylabel() and "Average accuracy" in ax.get_title()
+    assert max(max(line.get_ydata()) for line in ax.lines if len(line.get_ydata())) > 80  # percent, as the marks
+
+
+def test_average_metric_plot_names_an_l1_error():
+    """Figure 4b's axis says what the number is (it once read "average test accuracy" for an ℓ1 error)."""
+    from scpviz import experiments
+    from scpviz.sweeps import summarize
+    from scpviz.training import History
+
+    ae = experiments.get("autoencoders")
+    res = []
+    for m in ("none", "mas"):
+        cfg = ae.config(m, seed=0, mode="quick")
+        pts = [{"task": 0, "epoch": 1, "test": [40.0, None]}, {"task": 1, "epoch": 1, "test": [60.0, 30.0]}]
+        res.append((cfg, History(config=cfg, dataset="fake", task_names=["2", "7"], points=pts,
+                                 metric_name=ae.metric.name, higher_is_better=False)))
+    ax = plots.plot_average_metric(summarize(res)).axes[0]
+    assert "ℓ1 reconstruction error" in ax.get_ylabel() and "accuracy" not in ax.get_ylabel().lower()
+    assert "lower is better" in ax.get_title() and "accuracy" not in ax.get_title().lower()
+    assert ax.lines[0].get_ydata()[-1] == pytest.approx(45.0)  # not scaled: not a percentage
+    assert "ℓ1" in plots.plot_lambda_sweep(summarize(res)).axes[0].get_ylabel()
+
+
+def test_permuted_mnist_explorer_precomputed():
+    box = widgets.permuted_mnist_explorer(_fake_grid())
+    assert box.mode.value == "precomputed"
+    fig = box.figure
+    box.method.value = "mas"
+    box.lam.value = 50.0  # nearest grid λ on a log scale: 100
+    assert box.figure is not fig
+    assert {c["lam"] for c, _ in box.runs} == {100.0} and len(box.runs) == 2
+    box.lam.value = 2.0
+    assert {c["lam"] for c, _ in box.runs} == {1.0}
+    box.method.value = "none"
+    assert box.runs[0][0]["method"] == "none"
+
+
+def test_permuted_mnist_explorer_live(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path))  # digits fallback, offline
+    box = widgets.permuted_mnist_explorer(mode="live", device="cpu",
+                                          live_config=dict(n_tasks=2, n_train=100, n_val=20, n_test=40, hidden=[8]))
+    first = box.history
+    assert first.config["method"] == "scp" and first.config["n_tasks"] == 2
+    box.alpha.value = 0.5
+    assert box.history is not first and box.history.config["alpha"] == 0.5
+
+
+def test_geometry_plots_and_widgets():
+    phi = torch.tensor(toy.gaussian_mixture_2d(50, seed=0))
+    box = widgets.output_transform_explorer(phi)
+    assert box.values["MAS"] == pytest.approx(0.0, abs=1e-15)
+    box.rotation.value = 90.0
+    assert abs(box.values["MAS"]) < 1e-12 and box.values["SC₂² (SCP)"] > 0
+    box.permute.value = 1.0
+    before = dict(box.values)
+    box.scale.value = 1.5
+    assert box.values["MAS"] > before["MAS"]
+    from scpviz import models
+    X, c = toy.gaussian_mixture_2d(60, seed=0, return_labels=True)
+    net = models.MLP(2, (4,), 2, seed=0).double()
+    plane = toy.riemannian_plane(net, torch.tensor(X), torch.tensor(X), torch.tensor((c + 1) % 2), n=9)
+    rb = widgets.riemannian_explorer(plane)
+    fig, opt = rb.figure, rb.optima
+    rb.lam.value = 1000.0
+    assert rb.figure is not fig and rb.optima != opt
+    rb.kind.value = "diag"
+    assert isinstance(rb.figure, Figure)
+
+
+def test_expansion_plots():
+    eps = np.logspace(-4, -1, 5)
+    assert isinstance(plots.plot_expansion(eps, eps ** 2, eps ** 2), Figure)
+    assert isinstance(plots.plot_ratio_histograms({"ewc": np.ones(5), "scp": np.linspace(0.5, 2, 5)}), Figure)
+
+
+def test_plot_blind_drift_draws_one_bar_per_tensor():
+    from scpviz.teaching.diagnostics import drift_by_importance
+    from scpviz.viz.plots import plot_blind_drift
+
+    model = torch.nn.Linear(3, 2)
+    theta = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    imp = {"weight": torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), "bias": torch.ones(2)}
+    fig = plot_blind_drift(drift_by_importance(imp, theta, model))
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([2 / 6, 0.0]) and "33% of the drift" in ax.get_title()
+
+
+def test_plot_lambda_sweep_draws_one_line_per_method_and_the_none_level():
+    from scpviz.viz.plots import plot_lambda_sweep
+
+    rows = [dict(method="none", lam=0.0, mean=5.0, sd=0.5)] + \
+        [dict(method=m, lam=10.0 ** k, mean=5.0 + k, sd=0.1) for m in ("mas", "scp") for k in range(3)]
+    ax = plot_lambda_sweep(rows).axes[0]
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(lines) == 2 and list(lines[0].get_ydata()) == [5.0, 6.0, 7.0]
+    assert any(list(ln.get_ydata()) == [5.0, 5.0] for ln in ax.get_lines())  # the none level
