@@ -21,7 +21,7 @@ import sys
 from . import __version__
 from .config import MODES
 
-__all__ = ["main", "build_parser", "info_lines", "normalize_argv"]
+__all__ = ["main", "build_parser", "info_lines", "list_lines", "normalize_argv", "sweep_configs"]
 
 ALIASES = {"permuted-mnist": "permuted_mnist", "autoencoders": "autoencoders"}  # old per-experiment commands
 
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--backend", choices=["serial", "processes", "ray"], default="serial",
                        help="where runs execute; ray uses RAY_ADDRESS's cluster when set")
         s.add_argument("--workers", type=int, default=None, help="parallel runs (processes) / CPUs of a local Ray")
+        s.add_argument("--dry-run", action="store_true", help="only count the runs (and those already cached)")
         _common_flags(s)
         _experiment_flags(s, exp)
         s.set_defaults(func=_cmd_sweep, experiment=name)
@@ -250,22 +251,47 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _grid_kwargs(args) -> dict:
+    exp, mode, overrides = _setup(args)
+    return dict(experiment=exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
+                mode=mode, **overrides)
+
+
+def sweep_configs(argv) -> list:
+    """The run configs a ``sweep`` command line stands for (what ``--dry-run`` counts), in any spelling."""
+    from .sweeps import make_grid
+
+    args = build_parser().parse_args(normalize_argv(list(argv)))
+    if args.command != "sweep":
+        raise ValueError(f"{' '.join(argv)!r} is not a sweep command.")
+    return make_grid(**_grid_kwargs(args))
+
+
 def _cmd_sweep(args) -> int:
     import shlex
 
-    from .sweeps import choose_lambda, export_results, format_table, summarize, sweep
+    from .sweeps import choose_lambda, export_results, format_table, make_grid, summarize, sweep
 
-    exp, mode, overrides = _setup(args)
-    results = sweep(exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
-                    cache_dir=args.cache, mode=mode, device=args.device, progress=True, backend=args.backend,
-                    workers=args.workers, **overrides)
+    kwargs = _grid_kwargs(args)
+    exp, mode = get_experiment(kwargs["experiment"]), kwargs["mode"]
+    if args.dry_run:
+        cfgs = make_grid(**kwargs)
+        print(f"{exp.name} ({exp.paper}), {mode} mode: {len(cfgs)} runs "
+              f"({sum(1 for c in cfgs if args.cache and entry_exists(args.cache, c))} already in {args.cache})")
+        return 0
+    results = sweep(cache_dir=args.cache, device=args.device, progress=True, backend=args.backend,
+                    workers=args.workers, **kwargs)
     chosen = choose_lambda(results, split="val")
     metric = results[0][1].metric
     print(f"{exp.name} ({exp.paper}), {mode} mode, backend {args.backend}: {len(results)} runs")
     print(f"chosen on validation (final average validation {metric.name}, mean over seeds, {metric.direction}):")
+
+    def name(k):
+        return {"lam": "λ", "n_slices": "L"}.get(k, k)
+
     for m, c in chosen.items():
-        print(f"  {m}: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in c["options"].items()) + "   scores: "
-              + "; ".join(", ".join(f"{k} {_fmt(v)}" for k, v in s.items() if k != "score")
+        print(f"  {m}: " + ", ".join(f"{name(k)} = {_fmt(v)}" for k, v in c["options"].items()) + "   scores: "
+              + "; ".join(", ".join(f"{name(k)} {_fmt(v)}" for k, v in s.items() if k != "score")
                           + f": {metric.format(s['score'])}" for s in c["scores"]))
     print("\nTest results at the chosen options:")
     print(format_table(summarize(results, chosen), chosen))
@@ -273,6 +299,18 @@ def _cmd_sweep(args) -> int:
         cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
         print(f"\nexported {len(results)} runs to {export_results(results, args.export, command=cmd)}")
     return 0
+
+
+def get_experiment(name):
+    from .experiments import get
+
+    return get(name)
+
+
+def entry_exists(cache_dir, cfg) -> bool:
+    from .sweeps.cache import entry_path
+
+    return entry_path(cache_dir, cfg).exists()
 
 
 def main(argv=None) -> int:

@@ -71,3 +71,84 @@ def test_sweep_cli_quick_smoke(tmp_path, capsys, monkeypatch):
     assert "chosen on validation" in out and "scp" in out and (tmp_path / "grid.json").exists()
     assert len(list((tmp_path / "cache").glob("*.json"))) == 2 + 4
     assert cli.main(args) == 0  # resumes from the cache: nothing recomputed
+
+
+def test_list_shows_every_experiment_budget_and_default_lambda(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for text in ("permuted_mnist", "§5.1, Figure 3", "autoencoders", "§5.2, Figure 4", "quick ", "teach ", "paper ",
+                 "default λ ewc 1000, mas 1, scp 1000", "mean ℓ1 reconstruction error, lower is better"):
+        assert text in out, text
+
+
+def test_run_help_states_the_per_method_default_lambda(capsys):
+    assert cli.main(["run", "permuted_mnist", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ewc 1000, mas 1, scp 1000" in out and "validation-chosen on the shipped grid" in out
+
+
+def test_run_uses_each_methods_default_lambda_and_the_mode(tmp_path, capsys, monkeypatch):
+    from scpviz.training import History
+
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))
+    out = tmp_path / "run"
+    rc = cli.main(["run", "permuted-mnist", "--mode", "quick", "--method", "ewc", "scp", "--tasks", "2", "--train",
+                   "60", "--val", "10", "--test", "20", "--hidden", "8", "--device", "cpu", "--out", str(out)])
+    assert rc == 0
+    assert History.from_json(out / "ewc_lam1000_seed0.json").config["lam"] == 1000.0
+    assert History.from_json(out / "scp_lam1000_seed0.json").config["n_slices"] == 20  # the quick budget's L
+    assert "quick mode, seeds [0]" in capsys.readouterr().out
+
+
+def test_sweep_new_and_old_spellings_agree(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))
+    common = ["--methods", "none", "mas", "--lams", "10", "--order", "1", "2", "--train", "40", "--val", "10",
+              "--test", "20", "--hidden", "8", "--code", "4", "--epochs", "1", "--seeds", "0", "--device", "cpu",
+              "--cache", str(tmp_path / "c")]
+    assert cli.main(["sweep", "autoencoders", "--mode", "quick", *common]) == 0
+    new = capsys.readouterr().out
+    assert "mean ℓ1 reconstruction error" in new and "%" not in new.split("Test results")[1]
+    n = len(list((tmp_path / "c").glob("*.json")))
+    assert cli.main(["sweep", "--experiment", "autoencoders", "--quick", *common]) == 0  # the 0.1 spelling
+    assert len(list((tmp_path / "c").glob("*.json"))) == n == 2  # same configs: read from the cache
+    assert capsys.readouterr().out.split("runs")[1] == new.split("runs")[1]
+
+
+def test_cli_errors_name_the_problem(capsys, tmp_path):
+    assert cli.main(["run", "autoencoders", "--method", "ewc", "--out", str(tmp_path)]) == 2
+    assert "invalid choice: 'ewc'" in capsys.readouterr().err
+    assert cli.main(["sweep", "--experiment", "svhn", "--cache", str(tmp_path)]) == 2
+    assert "invalid choice: 'svhn'" in capsys.readouterr().err
+    assert cli.main(["run", "permuted_mnist", "--quick", "--mode", "paper", "--out", str(tmp_path)]) == 2
+    assert "--quick contradicts --mode paper" in capsys.readouterr().err
+
+
+def _strip(cfg):
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+
+
+def test_the_shipped_commands_still_describe_the_shipped_runs(monkeypatch):
+    """The command stored with the shipped CPU grid (0.1 spelling, then full mode) and the README's new spelling
+    both stand for exactly the 57 shipped configs; so does one paper-budget auto-encoder run."""
+    from scpviz import sweeps
+
+    runs, command = sweeps.shipped_results("permuted_mnist_cpu")
+    want = sorted(repr(sorted(c.items())) for c, _ in runs)
+    old = command.split("python -m scpviz ")[1].split()
+    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
+    monkeypatch.delenv("SCPVIZ_MODE", raising=False)
+    new = ["sweep", "permuted_mnist", "--mode", "paper"] + old[1:]
+    for argv in (old, new):
+        got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(argv))
+        assert got == want, argv
+    ae, _ = sweeps.shipped_results("autoencoders_h100")
+    code = next(c for c, _ in ae if c["layer"] == "code" and c["method"] == "mas")
+    argv = ["sweep", "--experiment", "autoencoders", "--mode", "paper", "--snapshots", "--methods", "mas", "--lams",
+            "100", "--seeds", "0", "--layer", "code", "--cache", "c"]
+    assert [_strip(c) for c in cli.sweep_configs(argv)] == [code]
+
+
+def test_sweep_dry_run_counts(tmp_path, capsys):
+    argv = ["sweep", "permuted_mnist", "--mode", "paper", "--cache", str(tmp_path), "--dry-run"]
+    assert cli.main(argv) == 0
+    assert "paper mode: 400 runs (0 already in" in capsys.readouterr().out  # none: 10 seeds; EWC, MAS, SCP: 13 λ × 10

@@ -36,8 +36,17 @@ def test_environment_yml_matches_pyproject():
 def test_readme_has_exactly_one_test_command_used_by_ci():
     readme = (ROOT / "README.md").read_text()
     block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.DOTALL)
-    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev]"' in block[0]
-    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev,ray]"' in block[0]
+    assert "SCPVIZ_MODE=quick" in block[0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci and "SCPVIZ_CI=1" in ci  # CI fails, not skips, the Ray test without Ray
+
+
+def test_versions_agree():
+    tomllib = pytest.importorskip("tomllib")
+    import scpviz
+
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == scpviz.__version__
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -5,12 +5,12 @@ Modules: ``grid`` (the grid and :func:`sweep`), ``cache``, ``backends``, ``selec
 tables), ``export`` (result files, shipped grids).
 """
 
-from .backends import BACKENDS, run_configs
+from .backends import BACKENDS, SweepWarning, run_configs
 from .cache import CacheWarning, cached_run, config_key, load_results
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
 from .selection import choose_lambda, format_table, group_runs, row_metric, summarize
 
-__all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "cached_run", "config_key", "load_results",
+__all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key", "load_results",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric", "format_table",
            "compact_history", "export_results", "load_exported", "shipped_results"]

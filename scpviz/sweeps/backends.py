@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import warnings
 
 import torch
 from tqdm.auto import tqdm
@@ -20,9 +21,13 @@ from tqdm.auto import tqdm
 from ..training import History
 from .cache import read_entry, write_entry
 
-__all__ = ["BACKENDS", "run_configs", "execute"]
+__all__ = ["BACKENDS", "SweepWarning", "run_configs", "execute"]
 
 BACKENDS = ("serial", "processes", "ray")
+
+
+class SweepWarning(UserWarning):
+    """Some runs of a sweep failed (the others finished and are cached)."""
 
 
 def execute(cfg: dict, device=None, threads: int | None = None) -> dict:
@@ -62,31 +67,48 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
     Raises
     ------
     Exception
-        The first run that fails, after the runs that finished have been cached.
+        When runs fail, the first failure — raised after every other run has finished and been cached, with a
+        :class:`SweepWarning` listing all failed configs. An interrupt (Ctrl-C) stops at once; finished runs
+        are cached.
     """
     _check(backend, workers)
     cfgs = list(cfgs)
     hists = [read_entry(cache_dir, c) if cache_dir is not None else None for c in cfgs]
     todo = [i for i, h in enumerate(hists) if h is None]
     bar = tqdm(total=len(cfgs), initial=len(cfgs) - len(todo), desc=f"sweep ({backend})", disable=not progress)
+    failures = []
 
-    def finish(i, hist_dict):
-        hists[i] = History.from_dict(hist_dict)
-        if cache_dir is not None:
-            write_entry(cache_dir, cfgs[i], hists[i])
+    def finish(i, hist_dict=None, error=None):
+        if error is not None:
+            failures.append((i, error))
+        else:
+            hists[i] = History.from_dict(hist_dict)
+            if cache_dir is not None:
+                write_entry(cache_dir, cfgs[i], hists[i])
         bar.update(1)
 
     threads = torch.get_num_threads()
     try:
         if backend == "serial" or not todo:
             for i in todo:
-                finish(i, execute(cfgs[i], device))
+                try:
+                    result = execute(cfgs[i], device)
+                except Exception as exc:
+                    finish(i, error=exc)
+                else:
+                    finish(i, result)
         elif backend == "processes":
             _run_processes(cfgs, todo, device, threads, workers, finish)
         else:
             _run_ray(cfgs, todo, device, threads, workers, finish)
     finally:
         bar.close()
+    if failures:
+        lines = [f"{cfgs[i]['experiment']} {cfgs[i]['method']} λ={cfgs[i]['lam']:g} seed={cfgs[i]['seed']}: "
+                 f"{type(e).__name__}: {e}" for i, e in failures]
+        warnings.warn(f"{len(failures)} of {len(todo)} runs failed (the others are cached):\n  " + "\n  ".join(lines),
+                      SweepWarning, stacklevel=2)
+        raise failures[0][1]
     return hists
 
 
@@ -95,18 +117,13 @@ def _run_processes(cfgs, todo, device, threads, workers, finish):
     # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock)
     with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(execute, cfgs[i], device, threads): i for i in todo}
-        done = set()
         try:
             for fut in cf.as_completed(futures):
-                finish(futures[fut], fut.result())
-                done.add(fut)
-        except BaseException:
+                exc = fut.exception()
+                finish(futures[fut], None if exc else fut.result(), error=exc)
+        except BaseException:  # an interrupt: drop what has not started; what finished is cached
             for fut in futures:
                 fut.cancel()
-            cf.wait([f for f in futures if not f.cancelled()])
-            for fut, i in futures.items():  # keep what did finish: it is cached, so the rerun skips it
-                if fut not in done and not fut.cancelled() and fut.exception() is None:
-                    finish(i, fut.result())
             raise
 
 
@@ -122,14 +139,20 @@ def _run_ray(cfgs, todo, device, threads, workers, finish):
         else:
             ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
     gpus = 1 if device is not None and str(device).startswith("cuda") else 0
-    remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(execute)
+    env = {k: os.environ[k] for k in ("SCPVIZ_DATA",) if os.environ.get(k)}  # where the tasks find the data
+    remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0, runtime_env={"env_vars": env} if env else None)(execute)
     refs = {remote.remote(cfgs[i], device, threads): i for i in todo}
     pending = list(refs)
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            finish(refs[ready[0]], ray.get(ready[0]))
-    except BaseException:
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as exc:  # the run's own exception, re-raised as its type
+                finish(refs[ready[0]], error=exc.as_instanceof_cause())
+            else:
+                finish(refs[ready[0]], result)
+    except BaseException:  # an interrupt
         for ref in pending:
             ray.cancel(ref, force=True)
         raise

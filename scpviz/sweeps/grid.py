@@ -38,7 +38,7 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
         λ grid for every method. Default: the budget's grid of ``mode`` (per method where the budget says so).
     seeds : sequence of int, optional
         Default: the budget's seeds.
-    n_slices : sequence of int, optional
+    n_slices : int or sequence of int, optional
         L values (SCP only). Default: the budget's L.
     mode : str, optional
         Budget to take defaults from (default :func:`scpviz.config.get_mode`).
@@ -52,6 +52,8 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
     b = exp.budget(mode)
     methods = list(exp.methods if methods is None else methods)
     seeds = list(b.seeds if seeds is None else seeds)
+    if isinstance(n_slices, int):
+        n_slices = [n_slices]
     Ls = [None] if n_slices is None else [int(v) for v in n_slices]
     cfgs = []
     for method in methods:

@@ -353,14 +353,16 @@ def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None,
         lab = METHOD_LABELS.get(r["method"], r["method"])
         if r["method"] != "none":
             lab += f", λ={r['lam']:g}"
-        ax.plot(x, m, "o-", color=c, ms=3, label=f"{lab} ({r['n_seeds']} seeds)")
+        ax.plot(x, m, "o-", color=c, ms=3, label=f"{lab} ({r['n_seeds']} seed{'s' if r['n_seeds'] > 1 else ''})")
         ax.fill_between(x, m - sd, m + sd, color=c, alpha=0.2)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     if reference:
         for method, v in reference.items():
             ax.plot([T + 0.25], [scale * v], marker="<", color=METHOD_COLORS.get(method), ms=9, ls="none")
         ax.plot([], [], marker="<", color="k", ls="none", label="paper, 10 tasks (reference)")
-    title = title or f"Average {name} over tasks seen" + (f" ({metric.direction})" if metric else "")
-    ylabel = ylabel or (f"test {metric.label}, mean over tasks seen" if metric else "test metric, mean over tasks seen")
+    title = title or f"Average {name} over tasks seen"
+    ylabel = ylabel or (f"test {metric.label}\n(mean over tasks seen; {metric.direction})" if metric
+                        else "test metric (mean over tasks seen)")
     _label(ax, "number of tasks learned", ylabel, title if dataset is None else f"{dataset}: {title}", legend=7)
     return fig
 

@@ -129,3 +129,61 @@ def test_shipped_autoencoder_results_are_the_paper_budget():
         assert cfg["epochs"] == 50 and cfg["lr"] == 1e-4 and cfg["hidden"] == [1024, 1024, 1024] and cfg["code"] == 256
         assert h.dataset.startswith("MNIST") and h.final_matrix().shape == (10, 10)
     assert len({tuple(c["order"]) for c, _ in runs}) == 3
+
+
+def test_choose_lambda_keys_by_every_swept_option():
+    """Two L values (and two λ) of SCP: four groups, none overwriting another; the best (λ, L) on validation."""
+    results = []
+    for lam in (1.0, 3.0):
+        for L in (10, 50):
+            for seed in (0, 1):
+                cfg = permuted_mnist_config("scp", lam, seed, mode="quick", n_slices=L)
+                val = {(1.0, 10): 0.2, (1.0, 50): 0.9, (3.0, 10): 0.5, (3.0, 50): 0.1}[(lam, L)]
+                results.append((cfg, fake_history(cfg, final_val=val, final_test=val + 0.01 * seed)))
+    results.append((permuted_mnist_config("none", 0.0, 0, mode="quick"), fake_history({}, 0.3, 0.3)))
+    chosen = choose_lambda(results)
+    assert chosen["scp"]["lam"] == 1.0 and chosen["scp"]["n_slices"] == 50
+    assert chosen["scp"]["options"] == {"lam": 1.0, "n_slices": 50}
+    assert sorted((s["lam"], s["n_slices"], s["score"]) for s in chosen["scp"]["scores"]) == \
+        [(1.0, 10, 0.2), (1.0, 50, 0.9), (3.0, 10, 0.5), (3.0, 50, 0.1)]
+    rows = summarize(results)
+    assert sorted((r["lam"], r["n_slices"]) for r in rows if r["method"] == "scp") == \
+        [(1.0, 10), (1.0, 50), (3.0, 10), (3.0, 50)]
+    assert all(r["n_seeds"] == 2 for r in rows if r["method"] == "scp")
+    best = summarize(results, chosen)
+    assert [(r["method"], r["lam"], r["n_slices"]) for r in best] == [("none", 0.0, None), ("scp", 1.0, 50)]
+    assert best[1]["mean"] == pytest.approx(0.905)
+
+
+def test_choose_lambda_keys_by_alpha_and_layer_too():
+    ae = experiments.get("autoencoders")
+    results = []
+    for alpha, layer, val in ((0.5, "output", 30.0), (0.75, "output", 20.0), (0.75, "code", 25.0)):
+        for seed in (0, 1):  # the seed permutes the digit order: averaged over, not compared
+            cfg = ae.config("mas", 10.0, seed, mode="quick", alpha=alpha, layer=layer)
+            h = fake_history(cfg, final_val=val, final_test=val)
+            h.metric_name, h.higher_is_better = ae.metric.name, False
+            results.append((cfg, h))
+    chosen = choose_lambda(results)
+    assert chosen["mas"]["options"] == {"lam": 10.0, "alpha": 0.75, "layer": "output"}  # lowest ℓ1 error
+    assert len(summarize(results)) == 3
+
+
+def test_metric_names_follow_the_experiment():
+    ae = experiments.get("autoencoders")
+    cfg = ae.config("mas", 10.0, 0, mode="quick")
+    h = fake_history(cfg, 40.0, 42.0)
+    h.metric_name, h.higher_is_better = ae.metric.name, False
+    assert h.final_average_metric() == 42.0 and h.metric.unit == "" and not h.metric.higher_is_better
+    with pytest.raises(ValueError, match="not an accuracy; use final_average_metric"):
+        h.final_average_accuracy()
+    table = sweeps.format_table(summarize([(cfg, h)]))
+    assert "mean ℓ1 reconstruction error" in table and "lower is better" in table and "%" not in table
+    acc = fake_history(permuted_mnist_config("mas", 1.0, 0, mode="quick"), 0.8, 0.873)
+    assert acc.final_average_accuracy() == acc.final_average_metric() == 0.873
+    table = sweeps.format_table(summarize([(acc.config, acc)]))
+    assert "test accuracy" in table and "87.3 ± 0.0 %" in table
+    # a History written by scpviz 0.1 (no unit recorded) reads back with the right metric
+    d = {k: v for k, v in h.to_dict().items() if k != "metric_unit"}
+    old = History.from_dict({**d, "metric_name": "mean l1 reconstruction error"})
+    assert old.metric_unit is None and old.metric.name == "mean ℓ1 reconstruction error"

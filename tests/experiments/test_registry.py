@@ -1,0 +1,107 @@
+"""The registry: every experiment's three budgets build tasks and a model that fit together; defaults and errors."""
+import pytest
+import torch
+
+from scpviz import config, experiments, sweeps
+from scpviz.experiments.base import COMMON_OPTIONS
+
+# the paper's networks, by parameter count: 784-1024-512-256-10 and 784-1024³-256 + mirror
+PAPER_PARAMS = {"permuted_mnist": 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10,
+                "autoencoders": 2 * (784 * 1024 + 2 * 1024 * 1024 + 1024 * 256) + 3 * 1024 + 256 + 3 * 1024 + 784}
+
+
+def test_names_and_get():
+    assert experiments.names() == ["permuted_mnist", "autoencoders"]
+    assert experiments.get("permuted-mnist") is experiments.get("permuted_mnist")
+    with pytest.raises(ValueError, match=r"experiment='svhn' is not registered; choose one of"):
+        experiments.get("svhn")
+
+
+@pytest.mark.parametrize("name", experiments.names())
+@pytest.mark.parametrize("mode", config.MODES)
+def test_each_budget_builds_tasks_and_a_model_that_fit(name, mode):
+    """The budget's structure (tasks, widths) on a few stand-in images: the tasks go through the model and the
+    objective, and the metric is finite. Sizes are cut so that the paper budget fits in CI."""
+    exp = experiments.get(name)
+    b = exp.budget(mode)
+    assert b.mode == mode and set(b.as_dict()) >= {o.key for o in COMMON_OPTIONS} | {"seeds", "lams", "n_slices"}
+    assert {o.key for o in exp.options} <= set(b.as_dict()), "every own option has a default in every mode"
+    cfg = exp.config(exp.methods[-1], seed=0, mode=mode, dataset="digits", n_train=20, n_val=5, n_test=10)
+    tasks = exp.tasks(cfg, "cpu")
+    model = exp.model(cfg, tasks)
+    n_tasks = cfg.get("n_tasks") or len(cfg["order"])
+    assert len(tasks) == n_tasks and all(t.dataset.startswith("sklearn-digits") for t in tasks)
+    for t in tasks:
+        out = model(t.x_train)
+        loss = exp.objective.loss(out, t.x_train, t.y_train)
+        score = exp.objective.score(out, t.x_train, t.y_train)
+        assert torch.isfinite(loss) and score.shape == (len(t.x_train),)
+    n_params = sum(p.numel() for p in model.parameters())
+    if mode == "paper":
+        assert n_params == PAPER_PARAMS[name]
+        assert cfg["lr"] == 1e-4 and cfg["n_slices"] == 100 and len(b.seeds) == 10
+        assert list(b.lams) == [10.0 ** i for i in range(-3, 10)]  # §5.1's grid
+    else:
+        assert len(b.seeds) == 1, "teach and quick: one seed, not ten"
+
+
+def test_budgets_shrink_from_paper_to_quick():
+    for name in experiments.names():
+        exp = experiments.get(name)
+        q, t, p = (exp.budget(m) for m in ("quick", "teach", "paper"))
+        assert q.epochs * (q.n_train or 6000) <= t.epochs * (t.n_train or 6000) < p.epochs * (p.n_train or 6000)
+
+
+def test_config_takes_defaults_from_the_mode(monkeypatch):
+    exp = experiments.get("permuted_mnist")
+    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
+    monkeypatch.delenv("SCPVIZ_MODE", raising=False)
+    assert exp.config("none")["n_train"] == exp.budget("teach").n_train  # teach is the default
+    monkeypatch.setenv("SCPVIZ_MODE", "paper")
+    assert exp.config("none")["epochs"] == 20
+
+
+def test_per_method_default_lambda_is_the_shipped_validation_choice():
+    """default_lams is what choose_lambda picks on the shipped grid (recomputed here from the file)."""
+    for name in experiments.names():
+        exp = experiments.get(name)
+        runs, _ = sweeps.shipped_results(exp.shipped)
+        runs = [(c, h) for c, h in runs if c.get("layer", "output") == "output"]
+        chosen = sweeps.choose_lambda(runs, split="val")
+        assert {m: c["lam"] for m, c in chosen.items() if m != "none"} == dict(exp.default_lams), name
+        for m in exp.methods:
+            want = 0.0 if m == "none" else exp.default_lams[m]
+            assert exp.default_lam(m) == want and exp.config(m, mode="quick")["lam"] == want
+    # the issue's example: SCP on permuted MNIST no longer defaults to λ = 1
+    assert experiments.get("permuted_mnist").config("scp", mode="quick")["lam"] == 1000.0
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda e: e.config("ewc", mode="quick"), r"method='ewc' is not available in autoencoders.*no labels"),
+    (lambda e: e.config("scp", mode="quick", layer="middle"), r"layer='middle' must be one of \['output', 'code'\]"),
+    (lambda e: e.config("scp", mode="quick", n_layers=3), r"unknown config keys \['n_layers'\]"),
+    (lambda e: e.config("scp", -1.0, mode="quick"), r"lam=-1.0 must be >= 0"),
+    (lambda e: e.config("scp", mode="full"), r"mode='full' is not a mode"),
+    (lambda e: e.run(experiments.get("permuted_mnist").config("none", mode="quick")), r"not 'autoencoders'"),
+])
+def test_bad_configs_are_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(experiments.get("autoencoders"))
+
+
+def test_seed_permutes_the_digit_order_unless_given():
+    ae = experiments.get("autoencoders")
+    assert ae.config("none", seed=0, mode="paper")["order"] == [2, 7, 4, 0, 9, 1, 6, 5, 8, 3]
+    o3 = ae.config("none", seed=3, mode="paper")["order"]
+    assert sorted(o3) == list(range(10)) and o3 != [2, 7, 4, 0, 9, 1, 6, 5, 8, 3]
+    assert ae.config("none", seed=3, mode="paper", order=[1, 2])["order"] == [1, 2]
+
+
+def test_declared_figures_exist():
+    from scpviz.viz import plots
+
+    for name in experiments.names():
+        for spec in experiments.get(name).figures:
+            assert callable(getattr(plots, spec.plot)), (name, spec)
+            assert spec.reference is None or isinstance(getattr(plots, spec.reference), dict)
+            assert spec.input in ("rows", "run", "by_method")

@@ -1,0 +1,120 @@
+"""Every backend gives serial's results, shares the content-addressed cache, and resumes after an interruption."""
+import os
+import warnings
+
+import pytest
+
+from scpviz import experiments
+from scpviz.sweeps import SweepWarning, make_grid, run_configs, sweep
+from scpviz.sweeps.cache import entry_path
+
+TINY = {"n_tasks": 2, "epochs": 1, "n_train": 120, "n_val": 30, "n_test": 60, "hidden": [16], "n_slices": 5,
+        "dataset": "digits"}
+PM = experiments.get("permuted_mnist")
+
+
+def _grid():
+    return make_grid("permuted_mnist", methods=["none", "mas", "scp"], lams=[10.0], seeds=[0, 1], mode="quick",
+                     **TINY)
+
+
+def _bad():
+    # more validation images than the stand-in holds: fails inside the worker, after the data are loaded
+    return PM.config("none", seed=7, mode="quick", **dict(TINY, n_val=100000))
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    cfgs = _grid()
+    return cfgs, run_configs(cfgs, tmp_path_factory.mktemp("serial"), backend="serial", progress=False)
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    if os.environ.get("SCPVIZ_CI") and not _has_ray():
+        pytest.fail("CI installs scpviz[ray]; Ray is missing, so the Ray backend would go untested.")
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _has_ray():
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _same(a, b):
+    """Histories of the same run: identical metrics at every evaluation point (timings aside)."""
+    return a.points == b.points and a.config == b.config and a.dataset == b.dataset
+
+
+def _check_backend(backend, serial, tmp_path):
+    cfgs, want = serial
+    cache = tmp_path / backend
+    # an interrupted sweep: one run fails; the others finish and are cached, then the failure is raised
+    with pytest.warns(SweepWarning, match="1 of 4 runs failed"), pytest.raises(ValueError, match="n_val"):
+        run_configs(cfgs[:3] + [_bad()], cache, backend=backend, workers=2, progress=False)
+    done = {entry_path(cache, c).name: entry_path(cache, c).stat().st_mtime_ns for c in cfgs[:3]}
+    assert len(done) == 3 and not entry_path(cache, _bad()).exists()
+    # resume: only the runs not yet cached are computed; the cached entries are not rewritten
+    got = run_configs(cfgs, cache, backend=backend, workers=2, progress=False)
+    for c in cfgs[:3]:
+        assert entry_path(cache, c).stat().st_mtime_ns == done[entry_path(cache, c).name]
+    assert len(list(cache.glob("*.json"))) == len(cfgs)
+    assert all(_same(g, w) for g, w in zip(got, want)), "results differ from the serial backend"
+
+
+def test_serial_resumes_after_an_interrupt(serial, tmp_path, monkeypatch):
+    from scpviz.sweeps import backends
+
+    cfgs, want = serial
+    calls = []
+    real = backends.execute
+
+    def interrupted(cfg, device=None, threads=None):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(cfg)
+        return real(cfg, device, threads)
+
+    monkeypatch.setattr(backends, "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_configs(cfgs, tmp_path, backend="serial", progress=False)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    monkeypatch.setattr(backends, "execute", lambda cfg, device=None, threads=None: calls.append(cfg) or real(cfg))
+    got = run_configs(cfgs, tmp_path, backend="serial", progress=False)
+    assert len(calls) == 2 + len(cfgs) - 2  # the two cached runs were not recomputed
+    assert all(_same(g, w) for g, w in zip(got, want))
+
+
+def test_serial_keeps_going_past_a_failure(serial, tmp_path):
+    _check_backend("serial", serial, tmp_path)
+
+
+def test_processes_backend_equals_serial_and_resumes(serial, tmp_path):
+    _check_backend("processes", serial, tmp_path)
+
+
+def test_ray_backend_equals_serial_and_resumes(serial, tmp_path, ray_local):
+    _check_backend("ray", serial, tmp_path)
+
+
+def test_sweep_passes_the_backend_through(serial, tmp_path):
+    cfgs, want = serial
+    res = sweep("permuted_mnist", methods=["none", "mas", "scp"], lams=[10.0], seeds=[0, 1], mode="quick",
+                cache_dir=tmp_path, backend="processes", workers=2, progress=False, **TINY)
+    assert [c for c, _ in res] == cfgs and all(_same(h, w) for (_, h), w in zip(res, want))
+
+
+def test_bad_backend_and_workers():
+    with pytest.raises(ValueError, match="backend='dask'"):
+        run_configs([], backend="dask")
+    with pytest.raises(ValueError, match="workers=0"):
+        run_configs([], backend="processes", workers=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run_configs([], backend="processes") == []
