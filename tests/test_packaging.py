@@ -71,3 +71,56 @@ def test_every_notebook_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text()
     for p in NOTEBOOKS:
         assert f"notebooks/{p.name}" in readme, p.name
+
+
+# The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
+LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation"}, {"training"},
+          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "__main__"}]
+
+
+def _layer(top):
+    return next(i for i, names in enumerate(LAYERS) if top in names)
+
+
+def test_imports_flow_one_way():
+    """Every ``from scpviz...`` / relative import, at module level or inside a function, points up (or sideways)."""
+    import ast
+
+    pkg = ROOT / "scpviz"
+    bad = []
+    for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg).with_suffix("").parts
+        if rel == ("__init__",):
+            continue
+        own = _layer(rel[0])
+        depth = len(rel) - 1  # how deep the module sits below scpviz/
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = list(rel[:-1])[:len(rel) - node.level] if node.level <= depth + 1 else []
+                target = (base + (node.module.split(".") if node.module else []))
+                if not target:  # "from . import x" at the top: x is a top-level module
+                    target = [node.names[0].name]
+            elif node.module and node.module.split(".")[0] == "scpviz":
+                target = node.module.split(".")[1:] or [node.names[0].name]
+            else:
+                continue
+            if target[0] == "__init__" or target[0] not in {n for names in LAYERS for n in names}:
+                continue
+            if _layer(target[0]) > own:
+                bad.append(f"{'/'.join(rel)}.py imports {'.'.join(target)} (line {node.lineno})")
+    assert not bad, "upward imports:\n" + "\n".join(bad)
+
+
+def test_layer_list_in_the_package_docstring_is_true():
+    import scpviz
+
+    doc = scpviz.__doc__
+    order = [doc.index(f"\n    {names_line}") for names_line in
+             ("config", "datasets, models", "distances", "importance", "consolidation", "training", "experiments",
+              "sweeps", "teaching", "viz", "cli")]
+    assert order == sorted(order)
+    tops = {p.stem if p.is_file() else p.name for p in (ROOT / "scpviz").iterdir()
+            if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.stem != "__init__"}
+    assert tops == {n for names in LAYERS for n in names}, "every top-level module sits in a layer"
