@@ -8,7 +8,7 @@ restored afterwards.
 
 ``data`` is any of: a tensor of inputs; a ``(x, y)`` *tuple* of two tensors
 (inputs and integer labels of equal length); an iterable of batches, each ``x``
-or ``(x, y)`` (a ``DataLoader``, a list); or a :class:`scpviz.data.Task`
+or ``(x, y)`` (a ``DataLoader``, a list); or a :class:`scpviz.datasets.Task`
 (its *training* split). Tensors are cut into batches of ``batch_size``.
 
 Conventions (where implementations in the wild differ)

@@ -6,6 +6,9 @@ the entries that exist, sends only the missing runs out, and writes each entry a
 so an interrupted sweep resumes in any backend, and a cluster's workers need no shared file system (only the
 data under ``$SCPVIZ_DATA``). Workers compute with the driver's number of torch threads, so their results are
 those of ``serial``.
+
+``processes`` starts fresh interpreters (multiprocessing's *spawn*): from a script of your own, call it under
+``if __name__ == "__main__":``, as with any spawn pool (the command line and notebooks need nothing).
 """
 
 from __future__ import annotations

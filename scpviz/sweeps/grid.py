@@ -74,8 +74,10 @@ def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_sl
 
     Examples
     --------
-    >>> res = sweep("permuted_mnist", methods=["none"], mode="quick", progress=False, dataset="digits",
-    ...             n_tasks=2, n_train=200, n_val=50, n_test=100)            # doctest: +SKIP
+    >>> res = sweep("permuted_mnist", methods=["none", "scp"], lams=[10.0], mode="quick", progress=False,
+    ...             dataset="digits", n_tasks=2, n_train=100, n_val=20, n_test=50, hidden=[16])
+    >>> [(c["method"], c["lam"], h.final_matrix().shape) for c, h in res]
+    [('none', 0.0, (2, 2)), ('scp', 10.0, (2, 2))]
     """
     cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, **overrides)
     hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress)

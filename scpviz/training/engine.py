@@ -10,7 +10,7 @@ hot loop. The consolidation penalty's gradient is added with the fused path
 :func:`train_sequence` trains on a list of tasks and returns a :class:`History`
 (the metric of every task seen so far after every epoch, losses, timings, the
 configuration and the dataset's name) with the continual-learning metrics
-(average accuracy, forgetting, backward transfer, intransigence).
+(average metric — the average accuracy for classification —, forgetting, backward transfer, intransigence).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
     Parameters
     ----------
     model : nn.Module
-    task : scpviz.data.Task
+    task : scpviz.datasets.Task
     epochs, lr, batch_size : training budget (the paper: Adam, lr 1e-4, batch 100)
     objective : Objective or str
     consolidation : Consolidation, optional
@@ -180,7 +180,7 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
     ----------
     model : nn.Module
         Any model whose input fits the tasks' inputs.
-    tasks : list of scpviz.data.Task
+    tasks : list of scpviz.datasets.Task
     consolidation : Consolidation, optional
         ``consolidate`` is called on each finished task's **training** data
         (inputs, with labels when the task has them), never on validation or

@@ -44,7 +44,7 @@ class History:
     after finishing task i (NaN for j > i). The metrics follow Chaudhry et al.
     (2018, "Riemannian walk ..."), for a higher-is-better metric:
 
-    * average accuracy after task i: mean_j≤i R[i, j];
+    * average metric (average accuracy, for classification) after task i: mean_j≤i R[i, j];
     * forgetting: mean over old tasks j < T−1 of max_{l<T−1} R[l, j] − R[T−1, j];
     * backward transfer: mean_j<T−1 (R[T−1, j] − R[j, j]);
     * intransigence of task k: a*_k − R[k, k] with a *reference* a*_k that you

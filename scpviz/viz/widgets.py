@@ -40,7 +40,7 @@ def digit_browser(dataset, n=20):
 
     Parameters
     ----------
-    dataset : scpviz.data.ImageDataset
+    dataset : scpviz.datasets.ImageDataset
     n : int
         Images per page.
 
@@ -356,7 +356,7 @@ def output_transform_explorer(phi_star, labels=None):
 
 
 def riemannian_explorer(plane):
-    """λ slider over the parameter plane of :func:`scpviz.toy.riemannian_plane` (notebook 04).
+    """λ slider over the parameter plane of :func:`scpviz.teaching.toy.riemannian_plane` (notebook 04).
 
     Returns
     -------
