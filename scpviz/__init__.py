@@ -15,9 +15,13 @@ Layers (each imports only from the layers above it)::
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
     teaching                    toy problems, Taylor checks, bug gallery, diagnostics
     viz                         plots, experiment figures, widgets
-    cli                         python -m scpviz list | run | sweep | info
+    cli, gallery                python -m scpviz list | run | sweep | info | gallery
 """
 
 __version__ = "0.2.0"
+__repo__ = "https://github.com/scpviz/scpviz"
+# The install line of every notebook's first code cell (Colab): this repository at this version's tag.
+# tests/test_packaging.py checks that the notebooks use exactly this line.
+COLAB_INSTALL = f'%pip install -q "scpviz @ git+{__repo__}@v{__version__}"'
 
 from .config import budget, get_device, get_mode, seed_everything  # noqa: E402,F401

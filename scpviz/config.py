@@ -42,6 +42,7 @@ __all__ = [
     "get_device",
     "seed_everything",
     "data_root",
+    "run_cache",
     "Budget",
     "select_budget",
     "budget",
@@ -51,6 +52,7 @@ __all__ = [
 MODE_ENV = "SCPVIZ_MODE"
 QUICK_ENV = "SCPVIZ_QUICK"
 DATA_ENV = "SCPVIZ_DATA"
+CACHE_ENV = "SCPVIZ_CACHE"
 MODES = ("quick", "teach", "paper")
 DEFAULT_MODE = "teach"
 
@@ -190,6 +192,26 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
         return Path(env).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
     return Path(cache) / "scpviz"
+
+
+def run_cache(name: str = "runs", root: str | os.PathLike | None = None) -> Path:
+    """A stable folder for cached runs, so that rerunning a notebook costs nothing (not a fresh temp dir).
+
+    Order: ``root``, then ``$SCPVIZ_CACHE``, then ``runs/`` in the per-user cache folder
+    (``$XDG_CACHE_HOME/scpviz`` or ``~/.cache/scpviz``); ``name`` is a subfolder (one per notebook or experiment).
+    The cache is content-addressed (:mod:`scpviz.sweeps.cache`), so sharing it between notebooks and modes is safe.
+
+    Examples
+    --------
+    >>> run_cache("06", root="/tmp/cache").as_posix()
+    '/tmp/cache/06'
+    """
+    if root is None:
+        root = os.environ.get(CACHE_ENV, "").strip() or None
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+        root = Path(base) / "scpviz" / "runs"
+    return Path(root).expanduser() / name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -121,3 +121,12 @@ def test_data_root_order(monkeypatch, tmp_path):
     monkeypatch.delenv("SCPVIZ_DATA")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert config.data_root() == tmp_path / "cache" / "scpviz"
+
+
+def test_run_cache_is_stable(monkeypatch, tmp_path):
+    monkeypatch.delenv("SCPVIZ_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert config.run_cache("06") == tmp_path / "xdg" / "scpviz" / "runs" / "06" == config.run_cache("06")
+    monkeypatch.setenv("SCPVIZ_CACHE", str(tmp_path / "mine"))
+    assert config.run_cache("07") == tmp_path / "mine" / "07"
+    assert config.run_cache("x", root=tmp_path) == tmp_path / "x"

@@ -63,6 +63,14 @@ def test_notebook_conventions(path):
     first, second = "".join(cells[0]["source"]), "".join(cells[1]["source"])
     assert cells[0]["cell_type"] == "markdown" and first.startswith("# ") and "colab.research.google.com" in first
     assert cells[1]["cell_type"] == "code" and '"google.colab" in sys.modules' in second
+    import scpviz
+
+    install = [ln.strip() for ln in second.splitlines() if "%pip install" in ln]
+    assert install == [scpviz.COLAB_INSTALL], f"the install line comes from scpviz.COLAB_INSTALL: {scpviz.COLAB_INSTALL}"
+    lines = [ln for ln in second.splitlines() if ln.strip()]
+    assert lines[0] == "import sys" and "google.colab" in lines[1] and "%pip install" in lines[2], \
+        "badge → guarded install → imports"
+    assert any(ln.startswith(("import scpviz", "from scpviz")) for ln in lines[3:]), "then the imports"
     assert any("assert" in "".join(c["source"]) for c in cells if c["cell_type"] == "code"), \
         "a notebook asserts its key numbers"
 
@@ -75,7 +83,7 @@ def test_every_notebook_is_in_the_readme_table():
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
 LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation"}, {"training"},
-          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "__main__"}]
+          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "__main__"}]
 
 
 def _layer(top):

@@ -4,8 +4,10 @@
 Every backend goes through the same content-addressed cache (:mod:`scpviz.sweeps.cache`): the *driver* reads
 the entries that exist, sends only the missing runs out, and writes each entry as soon as its run comes back —
 so an interrupted sweep resumes in any backend, and a cluster's workers need no shared file system (only the
-data under ``$SCPVIZ_DATA``). Workers compute with the driver's number of torch threads, so their results are
-those of ``serial``.
+data under ``$SCPVIZ_DATA``). Each parallel run gets ``threads`` torch threads (default: the cores shared out
+among the workers, so that they do not oversubscribe the CPU — two workers of two threads each on two cores ran
+6× slower than serial). torch's float reductions depend on the thread count, so a run's numbers match ``serial``
+exactly when both use the same ``threads`` (tested), and to float rounding otherwise.
 
 ``processes`` starts fresh interpreters (multiprocessing's *spawn*): from a script of your own, call it under
 ``if __name__ == "__main__":``, as with any spawn pool (the command line and notebooks need nothing).
@@ -34,22 +36,29 @@ class SweepWarning(UserWarning):
 
 
 def execute(cfg: dict, device=None, threads: int | None = None) -> dict:
-    """Run one config (no cache) and return its History as a plain dict — what a worker sends back."""
+    """Run one config (no cache) with ``threads`` torch threads (None: as they are) and return its History as a
+    plain dict — what a worker sends back. The process's thread count is restored afterwards."""
     from ..experiments import get
 
+    before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
-    return get(cfg["experiment"]).run(cfg, device=device, progress=False).to_dict()
+    try:
+        return get(cfg["experiment"]).run(cfg, device=device, progress=False).to_dict()
+    finally:
+        torch.set_num_threads(before)
 
 
-def _check(backend, workers):
+def _check(backend, workers, threads):
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} must be one of {list(BACKENDS)}.")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers={workers!r} must be a positive integer or None (one per CPU core).")
+    for name, v in (("workers", workers), ("threads", threads)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name}={v!r} must be a positive integer or None (the default shares out the cores).")
 
 
-def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=None, progress=True) -> list:
+def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=None, progress=True,
+                threads=None) -> list:
     """The History of every config in ``cfgs`` (in order), from the cache or computed on ``backend``.
 
     Parameters
@@ -66,6 +75,10 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         (ignored when Ray is already initialised or ``RAY_ADDRESS`` names a cluster).
     progress : bool
         A tqdm bar over runs.
+    threads : int, optional
+        torch threads per run. Default: ``serial`` keeps this process's setting; ``processes`` shares the CPU
+        cores out among the workers (at least one each); a Ray task gets one (Ray's own default), and asks Ray for
+        ``num_cpus=threads``.
 
     Raises
     ------
@@ -74,11 +87,12 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         :class:`SweepWarning` listing all failed configs. An interrupt (Ctrl-C) stops at once; finished runs
         are cached.
     """
-    _check(backend, workers)
+    _check(backend, workers, threads)
     cfgs = list(cfgs)
     hists = [read_entry(cache_dir, c) if cache_dir is not None else None for c in cfgs]
     todo = [i for i, h in enumerate(hists) if h is None]
-    bar = tqdm(total=len(cfgs), initial=len(cfgs) - len(todo), desc=f"sweep ({backend})", disable=not progress)
+    bar = tqdm(total=len(cfgs), initial=len(cfgs) - len(todo), disable=not progress,
+               desc=f"sweep ({backend}): {len(cfgs) - len(todo)} cached, {len(todo)} to run")
     failures = []
 
     def finish(i, hist_dict=None, error=None):
@@ -90,18 +104,20 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
                 write_entry(cache_dir, cfgs[i], hists[i])
         bar.update(1)
 
-    threads = torch.get_num_threads()
+    n_workers = min(len(todo), workers or os.cpu_count() or 1) if todo else 1
+    if threads is None and backend == "processes":
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
     try:
         if backend == "serial" or not todo:
             for i in todo:
                 try:
-                    result = execute(cfgs[i], device)
+                    result = execute(cfgs[i], device, threads)
                 except Exception as exc:
                     finish(i, error=exc)
                 else:
                     finish(i, result)
         elif backend == "processes":
-            _run_processes(cfgs, todo, device, threads, workers, finish)
+            _run_processes(cfgs, todo, device, threads, n_workers, finish)
         else:
             _run_ray(cfgs, todo, device, threads, workers, finish)
     finally:
@@ -115,8 +131,7 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
     return hists
 
 
-def _run_processes(cfgs, todo, device, threads, workers, finish):
-    n = min(len(todo), workers or os.cpu_count() or 1)
+def _run_processes(cfgs, todo, device, threads, n, finish):
     # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock)
     with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(execute, cfgs[i], device, threads): i for i in todo}
@@ -143,7 +158,9 @@ def _run_ray(cfgs, todo, device, threads, workers, finish):
             ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
     gpus = 1 if device is not None and str(device).startswith("cuda") else 0
     env = {k: os.environ[k] for k in ("SCPVIZ_DATA",) if os.environ.get(k)}  # where the tasks find the data
-    remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0, runtime_env={"env_vars": env} if env else None)(execute)
+    threads = threads or 1
+    remote = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0,
+                        runtime_env={"env_vars": env} if env else None)(execute)
     refs = {remote.remote(cfgs[i], device, threads): i for i in todo}
     pending = list(refs)
     try:

@@ -66,11 +66,11 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
 
 def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, cache_dir=None,
           mode=None, device=None, progress=True, backend="serial", workers=None, lams_per_method=None,
-          **overrides) -> list:
+          threads=None, **overrides) -> list:
     """Run (or read from the cache) the grid of :func:`make_grid` and return ``[(config, History), ...]``.
 
     ``backend``: ``"serial"``, ``"processes"`` or ``"ray"`` (:mod:`scpviz.sweeps.backends`); all share the cache
-    in ``cache_dir`` and give the same results.
+    in ``cache_dir`` and give the same results for the same ``threads`` per run.
 
     Examples
     --------
@@ -80,5 +80,6 @@ def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_sl
     [('none', 0.0, (2, 2)), ('scp', 10.0, (2, 2))]
     """
     cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, **overrides)
-    hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress)
+    hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress,
+                        threads=threads)
     return list(zip(cfgs, hists))

@@ -84,8 +84,8 @@ def choose_lambda(results, split="val") -> dict:
 def summarize(results, chosen=None, split="test") -> list:
     """One row per group of :func:`group_runs`: the final average metric (mean ± sd over seeds) and its curve.
 
-    Row keys: method, lam, n_slices, options, n_seeds, mean, sd, curve_mean, curve_sd, seeds, metric_name,
-    metric_unit, higher_is_better. With ``chosen`` (from :func:`choose_lambda`) only each method's chosen group.
+    Row keys: method, lam, n_slices, options, n_seeds, mean, sd, curve_mean, curve_sd, seeds, config (of the first
+    run), dataset, metric_name, metric_unit, higher_is_better. With ``chosen`` (from :func:`choose_lambda`) only each method's chosen group.
     """
     rows = []
     for (method, options), runs in group_runs(results).items():
@@ -98,7 +98,8 @@ def summarize(results, chosen=None, split="test") -> list:
                          mean=float(finals.mean()), sd=float(finals.std(ddof=1)) if len(finals) > 1 else 0.0,
                          curve_mean=curves.mean(0).tolist(),
                          curve_sd=(curves.std(0, ddof=1) if len(finals) > 1 else 0 * curves[0]).tolist(),
-                         seeds=sorted(c["seed"] for c, _ in runs), metric_name=metric.name,
+                         seeds=sorted(c["seed"] for c, _ in runs), config=runs[0][0], dataset=runs[0][1].dataset,
+                         metric_name=metric.name,
                          metric_unit=metric.unit, higher_is_better=metric.higher_is_better))
     return sorted(rows, key=lambda r: (METHOD_ORDER.get(r["method"], 9), r["lam"], repr(sorted(r["options"].items()))))
 

@@ -7,16 +7,32 @@ from ..experiments import get
 from ..sweeps import summarize
 from . import plots
 
-__all__ = ["first_run_per_method", "draw_figures"]
+__all__ = ["first_run_per_method", "chosen_runs", "draw_figures"]
 
 
 def first_run_per_method(results) -> dict:
     """``{label: History}``: the first run of each method, labelled with its λ (Figure 4a's columns)."""
     out = {}
     for cfg, hist in results:
-        label = plots.METHOD_LABELS["none"] if cfg["method"] == "none" else f"{cfg['method'].upper()} λ={cfg['lam']:g}"
-        out.setdefault(label, hist)
+        out.setdefault(_label(cfg), hist)
     return out
+
+
+def _label(cfg):
+    return plots.METHOD_LABELS["none"] if cfg["method"] == "none" else f"{cfg['method'].upper()} λ={cfg['lam']:g}"
+
+
+def chosen_runs(results, chosen, seed=0, layer="output") -> dict:
+    """``{label: History}``: the run of ``seed`` at each method's chosen λ (:func:`scpviz.sweeps.choose_lambda`),
+    in the order none, EWC, MAS, SCP — the columns of Figure 4a. ``layer`` filters on the preserved layer."""
+    order = {"none": 0, "ewc": 1, "mas": 2, "scp": 3}
+    runs = sorted(((c, h) for c, h in results if c["seed"] == seed and c["method"] in chosen
+                   and c["lam"] == chosen[c["method"]]["lam"] and c.get("layer", "output") == layer),
+                  key=lambda r: order.get(r[0]["method"], 9))
+    if not runs:
+        raise ValueError(f"no run of seed={seed} at the chosen λ with layer={layer!r}; seeds in results: "
+                         f"{sorted({c['seed'] for c, _ in results})}.")
+    return {_label(c): h for c, h in runs}
 
 
 def draw_figures(experiment, results) -> dict:

@@ -15,7 +15,7 @@ from ..training import metric_named
 __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_average_metric", "PAPER_FIG3A", "plot_expansion",
+           "plot_forgetting_curves", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
@@ -286,8 +286,40 @@ def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
 PAPER_FIG3A = {"none": 0.488, "ewc": 0.873, "mas": 0.868, "scp": 0.906}
 
 
-def plot_forgetting_curves(history, split="test", ax=None, title=None):
-    """Metric of every task over training time (one point per epoch), task spans shaded (as Figures 6–7)."""
+def budget_label(config: dict, n_tasks: int | None = None) -> str:
+    """The budget of a run in a few words, for titles: ``"10 tasks × 2 epochs × 6,000 images"``.
+
+    Examples
+    --------
+    >>> budget_label({"n_tasks": 10, "epochs": 2, "n_train": 6000})
+    '10 tasks × 2 epochs × 6,000 images'
+    >>> budget_label({"order": [2, 7, 4], "epochs": 50, "n_train": None})
+    '3 tasks × 50 epochs × all images'
+    """
+    n = n_tasks or config.get("n_tasks") or len(config.get("order") or []) or None
+    n_train = config.get("n_train")
+    epochs = config.get("epochs")
+    parts = [f"{n} task{'s' if n != 1 else ''}" if n else None,
+             f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs else None,
+             "all images" if n_train is None else f"{n_train:,} images"]
+    return " × ".join(p for p in parts if p)
+
+
+def _metric_ylim(metric):
+    """A fixed axis for bounded metrics, so that pictures compare at a glance (accuracy: 0–100 %)."""
+    return (0.0, 101.0) if metric is not None and metric.unit == "%" else None
+
+
+def plot_forgetting_curves(history, split="test", ax=None, title=None, ylim="auto"):
+    """Metric of every task over training time (one point per epoch), task spans shaded (as Figures 6–7).
+
+    Parameters
+    ----------
+    history : scpviz.training.History
+    split : {"test", "val"}
+    ylim : "auto", tuple or None
+        ``"auto"``: 0–100 % for an accuracy (so two runs compare at a glance), matplotlib's choice otherwise.
+    """
     fig, ax = new_axes(ax, figsize=(7, 3.6))
     metric = history.metric
     M = metric.scale * history.matrix(split)
@@ -297,7 +329,7 @@ def plot_forgetting_curves(history, split="test", ax=None, title=None):
         span = [i + 1 for i, tt in enumerate(tasks) if tt == t]
         if t % 2 == 0:
             ax.axvspan(span[0] - 0.5, span[-1] + 0.5, color="#eeeeee", zorder=0)
-        ax.text((span[0] + span[-1]) / 2, 1.0, f"T{t + 1}", ha="center", va="bottom", fontsize=7,
+        ax.text((span[0] + span[-1]) / 2, 0.98, f"T{t + 1}", ha="center", va="top", fontsize=7, color="#555555",
                 transform=ax.get_xaxis_transform())
     cmap = plt.get_cmap("viridis", max(2, M.shape[1]))
     for j in range(M.shape[1]):
@@ -308,10 +340,14 @@ def plot_forgetting_curves(history, split="test", ax=None, title=None):
     cfg = history.config.get("consolidation") or {}
     method = history.config.get("method", cfg.get("method", ""))
     lam = history.config.get("lam", cfg.get("lam", ""))
+    limits = _metric_ylim(metric) if ylim == "auto" else ylim
+    if limits is not None:
+        ax.set_ylim(*limits)
     ax.set_xlabel("training time (epochs)")
     ax.set_ylabel(f"{split} {metric.label}")
-    ax.set_title(title or f"{history.dataset}: {METHOD_LABELS.get(method, method)}, λ = {lam:g}"
-                 if isinstance(lam, (int, float)) else (title or history.dataset))
+    what = f"{METHOD_LABELS.get(method, method)}, λ = {lam:g}" if isinstance(lam, (int, float)) else ""
+    budget = budget_label(history.config, len(history.task_names))
+    ax.set_title(title or f"{history.dataset}, {budget}\n{what}", fontsize=10)
     if M.shape[1] <= 10:
         ax.legend(fontsize=6, ncols=2, loc="lower left")
     return fig
@@ -324,7 +360,7 @@ def _rows_metric(rows):
     return metric_named(rows[0]["metric_name"], rows[0]["higher_is_better"], rows[0].get("metric_unit"))
 
 
-def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None, ylabel=None):
+def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None, ylabel=None, ylim="auto"):
     """Figures 3a and 4b: mean ± sd over seeds of the metric averaged over the tasks seen, after each task;
     one curve per method. The axis says what the metric is (accuracy in %, an ℓ1 error, ...).
 
@@ -336,13 +372,16 @@ def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None,
         Final values to mark at the last task, e.g. :data:`PAPER_FIG3A` (stored like the metric: fractions for
         an accuracy).
     title, ylabel : str, optional
-        Default: from the metric (``"Average accuracy over tasks seen"``).
+        Default: from the metric (``"Average accuracy over tasks seen"``); the budget is added below the title.
+    ylim : "auto", tuple or None
+        ``"auto"``: 0–100 % for an accuracy, matplotlib's choice otherwise.
     dataset : str, optional
         Prefixed to the title.
     """
     metric = _rows_metric(rows)
     scale = metric.scale if metric else 1.0
     name = metric.name if metric else "metric"
+    dataset = dataset or (rows[0].get("dataset") if rows else None)
     fig, ax = new_axes(ax, figsize=(6, 4))
     T = 1
     for r in rows:
@@ -363,7 +402,13 @@ def plot_average_metric(rows, reference=None, ax=None, title=None, dataset=None,
     title = title or f"Average {name} over tasks seen"
     ylabel = ylabel or (f"test {metric.label}\n(mean over tasks seen; {metric.direction})" if metric
                         else "test metric (mean over tasks seen)")
+    limits = _metric_ylim(metric) if ylim == "auto" else ylim
+    if limits is not None:
+        ax.set_ylim(*limits)
+    if rows and "config" in rows[0]:
+        title = f"{title}\n{budget_label(rows[0]['config'], T)}"
     _label(ax, "number of tasks learned", ylabel, title if dataset is None else f"{dataset}: {title}", legend=7)
+    ax.title.set_fontsize(10)
     return fig
 
 

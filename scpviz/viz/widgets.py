@@ -311,9 +311,13 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
             return fig
         cfg, hist = runs[0]
         box.history = hist
-        status.value = (f"{mode_t.value}: {cfg['method']}, λ = {cfg['lam']:g}, L = {cfg['n_slices']}, "
-                        f"α = {cfg['alpha']:g}, {len(runs)} seed(s) — final average test {hist.metric.name} "
-                        f"{hist.metric.format(np.mean([h.final_average_metric() for _, h in runs]))}")
+        m = hist.metric
+        forgot = np.mean([h.forgetting() for _, h in runs])
+        status.value = (f"<b>{mode_t.value}</b> ({hist.dataset}, {plots.budget_label(cfg)}): {cfg['method']}, "
+                        f"λ = {cfg['lam']:g}, L = {cfg['n_slices']}, α = {cfg['alpha']:g}, {len(runs)} seed(s) — "
+                        f"final average test {m.name} <b>{m.format(np.mean([h.final_average_metric() for _, h in runs]))}"
+                        f"</b>; old tasks lost {m.format(forgot).replace(' %', '')} {'points' if m.unit == '%' else ''} "
+                        f"on average since their best (forgetting)")
         plots.plot_forgetting_curves(hist, ax=a0)
         plots.plot_average_metric(summarize(runs), ax=a1, dataset=hist.dataset)
         return fig

@@ -26,7 +26,7 @@ def _bad():
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
     cfgs = _grid()
-    return cfgs, run_configs(cfgs, tmp_path_factory.mktemp("serial"), backend="serial", progress=False)
+    return cfgs, run_configs(cfgs, tmp_path_factory.mktemp("serial"), backend="serial", progress=False, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,11 @@ def _check_backend(backend, serial, tmp_path):
     cache = tmp_path / backend
     # an interrupted sweep: one run fails; the others finish and are cached, then the failure is raised
     with pytest.warns(SweepWarning, match="1 of 4 runs failed"), pytest.raises(ValueError, match="n_val"):
-        run_configs(cfgs[:3] + [_bad()], cache, backend=backend, workers=2, progress=False)
+        run_configs(cfgs[:3] + [_bad()], cache, backend=backend, workers=2, progress=False, threads=1)
     done = {entry_path(cache, c).name: entry_path(cache, c).stat().st_mtime_ns for c in cfgs[:3]}
     assert len(done) == 3 and not entry_path(cache, _bad()).exists()
     # resume: only the runs not yet cached are computed; the cached entries are not rewritten
-    got = run_configs(cfgs, cache, backend=backend, workers=2, progress=False)
+    got = run_configs(cfgs, cache, backend=backend, workers=2, progress=False, threads=1)
     for c in cfgs[:3]:
         assert entry_path(cache, c).stat().st_mtime_ns == done[entry_path(cache, c).name]
     assert len(list(cache.glob("*.json"))) == len(cfgs)
@@ -83,10 +83,11 @@ def test_serial_resumes_after_an_interrupt(serial, tmp_path, monkeypatch):
 
     monkeypatch.setattr(backends, "execute", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_configs(cfgs, tmp_path, backend="serial", progress=False)
+        run_configs(cfgs, tmp_path, backend="serial", progress=False, threads=1)
     assert len(list(tmp_path.glob("*.json"))) == 2
-    monkeypatch.setattr(backends, "execute", lambda cfg, device=None, threads=None: calls.append(cfg) or real(cfg))
-    got = run_configs(cfgs, tmp_path, backend="serial", progress=False)
+    monkeypatch.setattr(backends, "execute",
+                        lambda cfg, device=None, threads=None: calls.append(cfg) or real(cfg, device, threads))
+    got = run_configs(cfgs, tmp_path, backend="serial", progress=False, threads=1)
     assert len(calls) == 2 + len(cfgs) - 2  # the two cached runs were not recomputed
     assert all(_same(g, w) for g, w in zip(got, want))
 
@@ -106,8 +107,16 @@ def test_ray_backend_equals_serial_and_resumes(serial, tmp_path, ray_local):
 def test_sweep_passes_the_backend_through(serial, tmp_path):
     cfgs, want = serial
     res = sweep("permuted_mnist", methods=["none", "mas", "scp"], lams=[10.0], seeds=[0, 1], mode="quick",
-                cache_dir=tmp_path, backend="processes", workers=2, progress=False, **TINY)
+                cache_dir=tmp_path, backend="processes", workers=2, progress=False, threads=1, **TINY)
     assert [c for c, _ in res] == cfgs and all(_same(h, w) for (_, h), w in zip(res, want))
+
+
+def test_serial_restores_the_thread_count(serial, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    run_configs(serial[0][:1], None, backend="serial", progress=False, threads=1)
+    assert torch.get_num_threads() == before
 
 
 def test_bad_backend_and_workers():
@@ -115,6 +124,8 @@ def test_bad_backend_and_workers():
         run_configs([], backend="dask")
     with pytest.raises(ValueError, match="workers=0"):
         run_configs([], backend="processes", workers=0)
+    with pytest.raises(ValueError, match="threads=-1"):
+        run_configs([], threads=-1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run_configs([], backend="processes") == []

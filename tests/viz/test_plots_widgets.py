@@ -152,10 +152,14 @@ def test_continual_plots_return_figures():
     fig = plots.plot_forgetting_curves(grid[0][1])
     assert isinstance(fig, Figure) and fig.axes[0].get_ylabel() == "test accuracy (%)"
     assert fig.axes[0].lines[0].get_ydata()[0] == pytest.approx(90.0)  # stored 0.9, drawn in %
+    assert fig.axes[0].get_ylim() == (0.0, 101.0)  # every accuracy picture on the same axis: they compare
+    assert "fake, 2 tasks × 1 epoch × 2,000 images" in fig.axes[0].get_title()  # dataset and budget
+    assert all(txt.get_position()[1] < 1.0 for txt in fig.axes[0].texts)  # task labels inside, off the title
     fig = plots.plot_average_metric(summarize(grid), reference=plots.PAPER_FIG3A)
     ax = fig.axes[0]
     assert isinstance(fig, Figure) and "accuracy (%)" in ax.get_ylabel() and "Average accuracy" in ax.get_title()
     assert max(max(line.get_ydata()) for line in ax.lines if len(line.get_ydata())) > 80  # percent, as the marks
+    assert ax.get_ylim() == (0.0, 101.0) and "fake" in ax.get_title() and "2 tasks × 1 epoch" in ax.get_title()
 
 
 def test_average_metric_plot_names_an_l1_error():
