@@ -255,7 +255,7 @@ def select_budget(name: str, table: Mapping[str, Mapping[str, Any]], mode: str |
 BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
     "distances": {
         "paper": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
-        "teach": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),
+        "teach": dict(n_grid=8001, n_taus=201, n_points=1000, max_slices=1000, n_seeds=20),
         "quick": dict(n_grid=3001, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
     },
     "importance": {

@@ -528,12 +528,12 @@ def sliced_cramer_squared(X, Y, n_slices=100, seed=None, slices=None, bandwidth=
     return _out(_cramer_pp(s @ Xt.T, s @ Yt.T, 2.0, bandwidth=bandwidth).mean(), torch_in)
 
 
-def sliced_cramer_estimates(X, Y, n_slices_list, n_seeds=20, p=2, seed=0):
+def sliced_cramer_estimates(X, Y, n_slices_list, n_seeds=20, p=2, seed=0, progress=False):
     """Monte-Carlo estimates of SC_p for several L and seeds, to watch the estimator converge.
 
     For each seed one batch of ``max(n_slices_list)`` slices is drawn and the
     per-slice C_p^p computed once (batched); the estimate with L slices uses the
-    first L of them. Estimates for different seeds are independent.
+    first L of them. Estimates for different seeds are independent. ``progress``: a tqdm bar over the seeds.
 
     Returns
     -------
@@ -553,7 +553,9 @@ def sliced_cramer_estimates(X, Y, n_slices_list, n_seeds=20, p=2, seed=0):
     dt = _common_dtype(Xt, Yt)
     Xt, Yt = Xt.to(dt), Yt.to(dt)
     est = np.empty((int(n_seeds), Ls.size))
-    for k in range(int(n_seeds)):  # a handful of seeds; each is one batched call over all slices
+    from tqdm.auto import tqdm
+
+    for k in tqdm(range(int(n_seeds)), desc="seeds", disable=not progress, leave=False):  # one batched call each
         s = random_slices(int(Ls.max()), Xt.shape[1], seed=int(seed) + k, dtype=dt, device=Xt.device)
         cp = (cramer_samples(s @ Xt.T, s @ Yt.T, p=p) ** p).detach().cpu().numpy()
         est[k] = (np.cumsum(cp)[Ls - 1] / Ls) ** (1.0 / p)

@@ -127,6 +127,9 @@ class Experiment:
     run_overrides : mapping
         Config values ``python -m scpviz run`` sets because its figures need them (Figure 4a's snapshots);
         sweeps do not.
+    live : mapping
+        Overrides of the quick budget for an explorer's *live* mode: one run of a few seconds on a laptop CPU that
+        still shows forgetting (the quick budget itself is sized for CI).
     per_seed : tuple of str
         Config keys the seed decides (the auto-encoders' digit order): a sweep averages over them, it does not
         compare them.
@@ -145,6 +148,7 @@ class Experiment:
     task_keys: tuple = ("dataset", "seed", "n_train", "n_val", "n_test")
     per_seed: tuple = ()
     run_overrides: Mapping[str, Any] = {}
+    live: Mapping[str, Any] = {}
 
     def __init__(self):
         self._task_cache: dict = {}

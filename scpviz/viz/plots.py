@@ -15,7 +15,7 @@ from ..training import metric_named
 __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
+           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
@@ -350,6 +350,19 @@ def plot_forgetting_curves(history, split="test", ax=None, title=None, ylim="aut
     ax.set_title(title or f"{history.dataset}, {budget}\n{what}", fontsize=10)
     if M.shape[1] <= 10:
         ax.legend(fontsize=6, ncols=2, loc="lower left")
+    return fig
+
+
+def plot_forgetting_side_by_side(histories, split="test"):
+    """:func:`plot_forgetting_curves` of several runs next to each other on one shared y-axis, so that "this one
+    forgets less" reads at a glance. ``histories``: a list of Histories (or a dict's values)."""
+    runs = list(histories.values()) if isinstance(histories, dict) else list(histories)
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.8), sharey=True, layout="constrained",
+                             squeeze=False)
+    for ax, hist in zip(axes[0], runs):
+        plot_forgetting_curves(hist, split=split, ax=ax)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
     return fig
 
 

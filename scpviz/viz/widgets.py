@@ -154,7 +154,7 @@ def convergence_explorer(X, Y, max_slices=1000, n_seeds=20, seed=0, reference=No
         :func:`scpviz.distances.sliced_cramer_estimates`), ``figure``.
     """
     Ls = np.unique(np.round(np.logspace(0, np.log10(max_slices), 31)).astype(int))
-    result = distances.sliced_cramer_estimates(X, Y, Ls, n_seeds=n_seeds, seed=seed)
+    result = distances.sliced_cramer_estimates(X, Y, Ls, n_seeds=n_seeds, seed=seed, progress=True)
     slider = W.SelectionSlider(options=[int(v) for v in Ls], value=int(Ls[len(Ls) // 2]),
                                description="slices L", continuous_update=True)
     out = W.Output()
@@ -251,8 +251,9 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
     ``"precomputed"`` looks the run up in ``results`` (a grid from
     ``python -m scpviz sweep``; the nearest λ of the grid, first seed for the
     forgetting curves, all seeds for the average-accuracy curve); ``"live"``
-    trains the experiment's ``live_budget`` (its quick budget: well under 15 s on a 2-core CPU), with
-    ``live_config`` overrides, at the chosen values when a slider is released, with a progress bar.
+    trains the experiment's ``live_budget`` (quick) with its :attr:`~scpviz.experiments.base.Experiment.live`
+    overrides (a few seconds on a 2-core CPU) and then ``live_config``, at the chosen values when a slider is
+    released, with a progress bar.
 
     Returns
     -------
@@ -297,8 +298,8 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
         return cands
 
     def live():
-        cfg = exp.config(method_d.value, lam_s.value, seed=0, mode=live_budget, alpha=alpha_s.value,
-                         n_slices=int(L_s.value), **live_cfg)
+        cfg = exp.config(method_d.value, lam_s.value, seed=0, mode=live_budget,
+                         **{**exp.live, "alpha": alpha_s.value, "n_slices": int(L_s.value), **live_cfg})
         with out:
             return [(cfg, exp.run(cfg, device=device, progress=True))]
 

@@ -258,3 +258,11 @@ def test_plot_lambda_sweep_draws_one_line_per_method_and_the_none_level():
     lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 3]
     assert len(lines) == 2 and list(lines[0].get_ydata()) == [5.0, 6.0, 7.0]
     assert any(list(ln.get_ydata()) == [5.0, 5.0] for ln in ax.get_lines())  # the none level
+
+
+def test_forgetting_side_by_side_shares_one_axis():
+    grid = _fake_grid()
+    fig = plots.plot_forgetting_side_by_side([grid[0][1], grid[-1][1]])
+    a, b = fig.axes[:2]
+    assert a.get_ylim() == b.get_ylim() == (0.0, 101.0) and a.get_shared_y_axes().joined(a, b)
+    assert "no consolidation" in a.get_title() and "SCP" in b.get_title()
