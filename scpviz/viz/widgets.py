@@ -270,8 +270,7 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
     modes = (["precomputed"] if results else []) + ["live"]
     mode_t = W.ToggleButtons(options=modes, value=mode or modes[0], description="mode")
     method_d = W.Dropdown(options=["none", "ewc", "mas", "scp"], value="scp", description="method")
-    grid_lams = sorted({c["lam"] for c, _ in results if c["method"] != "none"}) or [1.0]
-    lam_s = W.FloatLogSlider(value=grid_lams[len(grid_lams) // 2], base=10, min=-3, max=9, step=0.5,
+    lam_s = W.FloatLogSlider(value=exp.default_lam("scp"), base=10, min=-3, max=9, step=0.5,
                              description="λ", continuous_update=False)
     grid_L = sorted({c["n_slices"] for c, _ in results if c["method"] == "scp"}) or [10, 20, 50, 100]
     L_s = W.SelectionSlider(options=sorted(set(grid_L) | {10, 20, 50, 100}), value=grid_L[0], description="slices L",
