@@ -4,7 +4,8 @@
 * ``run EXPERIMENT`` — one run per method × seed, Histories and the experiment's figures written to ``--out``;
 * ``sweep EXPERIMENT`` — the grid methods × λ × L × seeds into a resumable cache, on a backend (serial,
   processes, Ray); λ chosen on validation; ``--export`` writes one results file;
-* ``info`` — versions, device, mode, and which dataset would be used.
+* ``info`` — versions, device, mode, and which dataset would be used;
+* ``gallery OUT`` — every notebook executed and rendered to HTML (a static gallery).
 
 Each experiment's flags come from its options (:attr:`scpviz.experiments.base.Experiment.options`), so a new
 experiment gets its commands without new CLI code. The older spellings still work: ``permuted-mnist`` and
@@ -132,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_list = sub.add_parser("list", help="the experiments, the figure each reproduces, budgets per mode")
     p_list.set_defaults(func=_cmd_list)
 
+    p_gal = sub.add_parser("gallery", help="execute every notebook and render it to HTML with its outputs")
+    p_gal.add_argument("out", help="output folder (index.html and one page per notebook)")
+    p_gal.add_argument("--mode", choices=MODES, default="quick", help="budget of the notebooks (default quick)")
+    p_gal.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
+    p_gal.set_defaults(func=_cmd_gallery)
+
 
     p_run = sub.add_parser("run", help="one run per method and seed; Histories and figures into --out")
     p_sweep = sub.add_parser("sweep", help="grid methods × λ × L × seeds into a resumable cache; λ chosen on "
@@ -197,6 +204,20 @@ def normalize_argv(argv: list) -> list:
 
 def _cmd_info(args) -> int:
     print("\n".join(info_lines(args.data)))
+    return 0
+
+
+def _cmd_gallery(args) -> int:
+    import os
+
+    from .gallery import build_gallery
+
+    if args.data:
+        os.environ["SCPVIZ_DATA"] = args.data
+    pages = build_gallery(args.out, mode=args.mode)
+    for page, seconds in pages:
+        print(f"{page}  ({seconds:.0f} s)")
+    print(f"gallery: {len(pages)} notebooks executed in {args.mode} mode; open {args.out}/index.html")
     return 0
 
 
