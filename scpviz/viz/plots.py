@@ -212,6 +212,7 @@ def plot_sd_scaling(L, sd, slope=None, ax=None, title="Spread of the estimate"):
     ax.loglog(L, sd[0] * np.sqrt(L[0] / L), "k--", lw=1, label="∝ 1/√L")
     if slope is not None:
         ax.text(0.05, 0.08, f"fitted slope {slope:.2f}", transform=ax.transAxes)
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())  # the minor labels of a short log axis overlap
     _label(ax, "number of slices L", "sd of SC₂ estimate", title, legend=8)
     return fig
 
