@@ -24,4 +24,12 @@ __repo__ = "https://github.com/scpviz/scpviz"
 # tests/test_packaging.py checks that the notebooks use exactly this line.
 COLAB_INSTALL = f'%pip install -q "scpviz @ git+{__repo__}@v{__version__}"'
 
+import warnings  # noqa: E402
+
+# Third-party noise a learner cannot act on, filtered once here (and nothing else): torch's forward-mode AD
+# (torch.func.jvp / hessian, used by teaching.taylor) loads decompositions that call the deprecated
+# torch.jit.script, which warns from inside torch on first use.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning,
+                        module=r"torch\.")
+
 from .config import budget, get_device, get_mode, seed_everything  # noqa: E402,F401

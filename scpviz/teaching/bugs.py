@@ -127,13 +127,15 @@ def ratio_statistics(samples, exact):
     dict
         ``mean_ratio``: mean over draws and entries of bug/exact (1 = unbiased);
         ``median_cv``: median over entries of the coefficient of variation over
-        draws (0 = no Monte-Carlo noise).
+        draws (0 = no Monte-Carlo noise); None for a single draw, which has no spread.
     """
     from ..importance import flatten_importance
 
     ex = flatten_importance(exact).double()
     keep = ex > ex.max() * 1e-8
     S = torch.stack([flatten_importance(s).double()[keep] for s in samples]) / ex[keep]
+    if len(S) < 2:
+        return {"mean_ratio": S.mean().item(), "median_cv": None}
     cv = S.std(0) / S.mean(0)
     return {"mean_ratio": S.mean().item(), "median_cv": cv.median().item()}
 

@@ -97,6 +97,19 @@ def test_ratio_statistics_identity(tiny):
     assert st["mean_ratio"] == pytest.approx(1.0) and st["median_cv"] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_ratio_statistics_single_draw_has_no_spread(tiny):
+    """One draw: the mean ratio against a brute-force mean, and no coefficient of variation (not a NaN, no warning)."""
+    import warnings
+
+    model, x = tiny
+    ex = importance.scp_importance(model, x, exact=True)
+    half = {k: 0.5 * v for k, v in ex.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        st = bugs.ratio_statistics([half], ex)
+    assert st["mean_ratio"] == pytest.approx(0.5) and st["median_cv"] is None
+
+
 def test_pool_images():
     x = torch.arange(2 * 784, dtype=torch.float32).reshape(2, 784)
     p = datasets.pool_images(x)
