@@ -36,10 +36,27 @@ def test_environment_yml_matches_pyproject():
 def test_readme_has_exactly_one_test_command_used_by_ci():
     readme = (ROOT / "README.md").read_text()
     block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.DOTALL)
-    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev,ray]"' in block[0]
+    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev,ray,browser]"' in block[0]
     assert "SCPVIZ_MODE=quick" in block[0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "test-command" in ci and "SCPVIZ_CI=1" in ci  # CI fails, not skips, the Ray test without Ray
+    assert "apt-get install -y chromium" in ci  # the browser tests' Chromium (tests/browser/conftest.py)
+
+
+def test_importing_scpviz_silences_torchs_jit_script_warning_and_nothing_else():
+    """torch.func.jvp warns (FutureWarning from torch.jit.script) on first use unless scpviz filtered it;
+    a FutureWarning of anyone else still shows."""
+    import subprocess
+    import sys
+
+    code = ("import warnings, torch, scpviz\n"
+            "torch.func.jvp(torch.sin, (torch.ones(2),), (torch.ones(2),))\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('default')\n"
+            "    warnings.warn('other', FutureWarning)\n"
+            "assert len(w) == 1, w\n")
+    done = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_versions_agree():

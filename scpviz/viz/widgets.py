@@ -5,6 +5,12 @@ redraw into an ``Output`` with ``clear_output(wait=True)``; anything that trains
 uses ``continuous_update=False``. Each returned box exposes its controls and the
 last figure as attributes (``box.slider``, ``box.figure``) so tests can drive it
 by setting ``slider.value``.
+
+Every explorer also carries stable CSS classes (:func:`_tag`) so that the browser tests
+(``tests/browser``) find its parts without depending on layout: ``scpviz-explorer`` and
+``scpviz-<name>`` on the box, ``scpviz-main-slider`` on the control a learner drags first,
+``scpviz-figure`` on the figure's ``Output``, ``scpviz-readout`` on a text readout that the main
+slider changes, ``scpviz-toggle`` on toggle buttons that switch what is shown.
 """
 
 from __future__ import annotations
@@ -35,6 +41,19 @@ def _redraw(box, out, draw):
         plt.close(fig)
 
 
+def _tag(box, name, main, out, readout=None, toggles=()):
+    """Give an explorer's parts the stable CSS classes the browser tests use (see the module docstring)."""
+    box.add_class("scpviz-explorer")
+    box.add_class(f"scpviz-{name}")
+    main.add_class("scpviz-main-slider")
+    out.add_class("scpviz-figure")
+    if readout is not None:
+        readout.add_class("scpviz-readout")
+    for t in toggles:
+        t.add_class("scpviz-toggle")
+    return box
+
+
 def digit_browser(dataset, n=20):
     """Browse a dataset's training images with a slider (notebook 00's first widget).
 
@@ -56,6 +75,7 @@ def digit_browser(dataset, n=20):
     box = W.VBox([slider, out])
     box.slider = slider
 
+    _tag(box, "digit-browser", slider, out)
     def draw():
         i = slider.value
         return plots.show_images(dataset.x_train[i:i + n], labels=dataset.y_train[i:i + n],
@@ -85,6 +105,7 @@ def landscape_explorer(taus=None, width=1.0, shape="box", p=2.0, tau=0.5):
     box = W.VBox([W.HBox([tau_s, p_s, shape_d]), out])
     box.tau, box.p, box.shape = tau_s, p_s, shape_d
 
+    _tag(box, "landscape-explorer", tau_s, out)
     def recompute():
         ps = sorted({1.0, 2.0, float(p_s.value)})
         box.landscape = distances.shift_landscape(taus, shape=shape_d.value, width=width, ps=ps,
@@ -128,6 +149,7 @@ def slicing_explorer(X=None, n_points=500, seed=0, n_slices=200):
     box = W.VBox([W.HBox([angle, rot, shift]), label, out])
     box.angle, box.rotation, box.shift = angle, rot, shift
 
+    _tag(box, "slicing-explorer", rot, out, readout=label)
     def draw():
         Y = toy.transform_2d(X, angle=np.radians(rot.value), shift=(shift.value, 0.0))
         box.value = float(distances.sliced_cramer(X, Y, slices=slices.numpy()))
@@ -161,6 +183,7 @@ def convergence_explorer(X, Y, max_slices=1000, n_seeds=20, seed=0, reference=No
     box = W.VBox([slider, out])
     box.n_slices, box.result = slider, result
 
+    _tag(box, "convergence-explorer", slider, out)
     def draw():
         import matplotlib.pyplot as plt
 
@@ -211,6 +234,7 @@ def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30
     box = W.VBox([W.HBox([L_s, layer_d]), out])
     box.n_slices, box.layer = L_s, layer_d
 
+    _tag(box, "importance-explorer", L_s, out)
     def state():
         key = layer_d.value
         if key not in cache:
@@ -283,6 +307,7 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
     box.method, box.lam, box.n_slices, box.alpha, box.mode = method_d, lam_s, L_s, alpha_s, mode_t
     box.history, box.runs = None, []
 
+    _tag(box, "permuted-mnist-explorer", lam_s, out, readout=status, toggles=[mode_t])
     def lookup():
         cands = [(c, h) for c, h in results if c["method"] == method_d.value]
         if method_d.value == "scp":
@@ -347,6 +372,7 @@ def output_transform_explorer(phi_star, labels=None):
     box = W.VBox([W.HBox([rot, perm, sc]), W.HBox([tx, ty]), out])
     box.rotation, box.permute, box.shift_x, box.shift_y, box.scale = rot, perm, tx, ty, sc
 
+    _tag(box, "output-transform-explorer", rot, out)
     def draw():
         phi = toy.transform_outputs(phi_star, rotation=np.radians(rot.value), translation=(tx.value, ty.value),
                                     scale=sc.value, permute=perm.value)
@@ -373,6 +399,7 @@ def riemannian_explorer(plane):
     box = W.VBox([W.HBox([lam, kind]), out])
     box.lam, box.kind = lam, kind
 
+    _tag(box, "riemannian-explorer", lam, out, toggles=[kind])
     def draw():
         box.optima = toy.penalised_optima(plane, lam.value)
         return plots.plot_riemannian_plane(plane, box.optima, lam=lam.value, kind=kind.value)
@@ -420,6 +447,7 @@ def autoencoder_explorer(results, seed=0, layer="output"):
     box = W.VBox([W.HBox([*lam_s.values(), stage_s]), out])
     box.lams, box.stage = lam_s, stage_s
 
+    _tag(box, "autoencoder-explorer", lam_s.get("scp", stage_s), out)
     def draw():
         shown = {}
         for method in ("none", "mas", "scp"):
