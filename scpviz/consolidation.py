@@ -8,15 +8,18 @@ Conventions
 -----------
 * Penalty: λ Σ_m Γ_mm (θ_m − θ*_m)² for every method (eq 7 and 17's form).
   EWC's eq 5 writes (λ_EWC/2) Σ F (θ − θ*)², so ``lam = λ_EWC / 2``; libraries
-  that use ``λ/2`` (e.g. Avalanche's EWC) map the same way. The authors' code
-  additionally divides its importances by the number of batches (or the
-  dataset size) and uses non-unit slices; their λ = 1e7 therefore does not
-  transfer to the exact importances computed here.
+  that use ``λ/2`` (e.g. Avalanche's EWC) map the same way. Kolouri's ``SCP``
+  class (lihr04/corel2m, ``utils/scp_utils/scp.py`` at commit 36c30fe)
+  additionally divides Γ by the dataset size N and uses non-unit slices
+  (‖ξ‖² ≈ K/L); λ values tuned for it therefore do not transfer to the exact
+  importances computed here.
 * Online merge (eq 20): Γ⁽ᵗ⁾ = α Γ_t + (1 − α) Γ⁽ᵗ⁻¹⁾ with α ∈ [0, 1) weighting the
   **new** task's importance; the first task's importance is taken as is. After
   T tasks, task t (≥ 2) carries weight α (1 − α)^{T−t}, task 1 (1 − α)^{T−1}.
-  The authors' code applies α to the old importance instead (their α = 0.25
-  is eq 20's α = 0.75, the default here).
+  The same ``SCP`` class applies α to the *old* importance instead
+  (``alpha * old + (1 - alpha) * new``), and that repository's
+  ``grid_search.py`` (commit 27836b9) sets ``alpha = 0.25`` — eq 20's α = 0.75,
+  the default here.
 """
 
 from __future__ import annotations

@@ -50,3 +50,36 @@ def full_importance_matrices(model, x, slices=None, exact=False) -> dict:
         S = s.T @ s / s.shape[0]
     Gm = Jbar.T @ S @ Jbar
     return {"F": Fm, "Omega": Om, "Gamma": Gm, "names": names, "shapes": [tuple(params[k].shape) for k in names]}
+
+
+def diagonal_participation(matrix) -> float:
+    """How many weights the diagonal of an importance matrix effectively spreads its penalty over.
+
+    The participation ratio (Σᵢ dᵢ)² / Σᵢ dᵢ² of the diagonal d = diag(Γ): M when all M entries are
+    equal, 1 when one entry carries everything. Eq 17 keeps only this diagonal, so this — not the rank of
+    the full matrix — is what the penalty actually sees.
+
+    Parameters
+    ----------
+    matrix : Tensor, shape (M, M)
+        A full importance matrix (e.g. from :func:`full_importance_matrices`).
+
+    Returns
+    -------
+    float
+        Between 1 and M.
+
+    Examples
+    --------
+    >>> import torch
+    >>> diagonal_participation(torch.eye(5))
+    5.0
+    >>> diagonal_participation(torch.diag(torch.tensor([3.0, 0.0, 0.0])))
+    1.0
+    """
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square (M, M); got shape {tuple(matrix.shape)}")
+    d = torch.diagonal(matrix).abs().double()
+    if float(d.sum()) == 0.0:
+        raise ValueError("matrix has an all-zero diagonal: no weight carries any importance")
+    return float(d.sum() ** 2 / (d ** 2).sum())

@@ -5,13 +5,17 @@ can measure it against the exact quantity of :mod:`scpviz.importance` and
 :mod:`scpviz.consolidation`. Nothing here is used for training.
 
 * :func:`scp_average_slices_first` — project on the *mean* of the L slices, then
-  square once (a widely copied 2021 course notebook): E = Γ/L, and the noise of a
-  single random direction.
+  square once (a tempting shortcut; we know of no citable public source, so it is
+  shown as a plausible mistake): E = Γ/L, and the noise of a single random direction.
 * :func:`wrong_axis_slices` — normalise random directions along the slice axis
-  instead of per slice (the authors' public code): ‖ξ_l‖² ≈ K/L instead of 1.
-* :func:`scp_per_batch_divided` — square per batch and divide by the number of
-  batches (the authors' code): sums of squares of batch means are not squares of
-  the data mean.
+  instead of per slice: ‖ξ_l‖² ≈ K/L instead of 1. Kolouri's ``SCP`` class as
+  published in lihr04/corel2m, ``utils/scp_utils/scp.py`` at commit 36c30fe, builds
+  ``torch.randn((K, n_slices))`` and normalises each of its K rows.
+* :func:`scp_per_batch_divided` — square the *batch* mean's projection per batch,
+  then normalise by a count: sums of squares of batch means are not squares of the
+  data mean, and the factor depends on the batch layout. ``scp_v2.py`` (same
+  commit) squares per batch and divides by the dataset size N (≈ Γ / batch size);
+  this function divides by B² (≈ Γ / B).
 * :func:`merge_weights_alpha_on_old` — eq 20 with α on the *old* importance.
 * :func:`merge_weights_sum_of_totals` — adding an already accumulated total to
   itself each task: the oldest task's weight doubles every task.
@@ -62,8 +66,9 @@ def wrong_axis_slices(n_slices, dim, seed=None):
 def scp_per_batch_divided(model, data, slices, layer=None, batch_size=100):
     """BUG: per batch b, Γ_b = (1/L) Σ_l (∂ ξ_l·φ̄_b/∂θ)² of the *batch* mean; then Γ = (1/B) Σ_b Γ_b / B.
 
-    The authors' code squares per batch (sum of squares of batch means, not the
-    square of the data mean) and divides once more by the number of batches B.
+    Squaring per batch (a sum of squares of batch means, not the square of the
+    data mean) is what ``utils/scp_utils/scp_v2.py`` of lihr04/corel2m (commit
+    36c30fe) does; it then divides by the dataset size N, this function by B².
     """
     params = trainable_parameters(model)
     layer_mod = _resolve_layer(model, layer)
@@ -106,7 +111,7 @@ def all_merge_weights(n_tasks, alpha=0.75, gamma=1.0):
     """Weight of each past task (oldest first) after ``n_tasks`` tasks under each rule, for one plot."""
     return {
         f"eq 20, α = {alpha} on new (scpviz)": merge_weights(n_tasks, alpha),
-        f"α = {alpha} on old (authors' code)": merge_weights_alpha_on_old(n_tasks, alpha),
+        f"α = {alpha} put on the old importance": merge_weights_alpha_on_old(n_tasks, alpha),
         f"online-EWC γ-sum, γ = {gamma}": merge_weights_gamma_sum(n_tasks, gamma),
         "re-added totals (bug)": merge_weights_sum_of_totals(n_tasks),
     }

@@ -190,7 +190,7 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
     objective : Objective or str
         ``"classification"`` (accuracy) or ``"reconstruction"`` (mean ℓ1 error), or your own.
     optimizer_reset : {"task", "epoch"}
-        Create a fresh Adam at every task, or at every epoch (as the authors' code did).
+        Create a fresh Adam at every task, or at every epoch (as ``grid_search.py`` of lihr04/corel2m does at commit 27836b9).
     seed : int
         Seed of the batch orders (the model's initialisation is the caller's).
     progress : bool

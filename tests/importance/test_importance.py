@@ -279,3 +279,19 @@ def test_scp_single_batch_path_equals_algorithm1_and_the_batched_path(vjp, K_out
     one = scp_importance(model, x, slices=sl, batch_size=40, vjp=vjp, max_memory=max_memory)
     many = scp_importance(model, x, slices=sl, batch_size=9, vjp=vjp, max_memory=max_memory)
     assert rel_err(one, ref) < 1e-10 and rel_err(many, ref) < 1e-10
+
+
+def test_diagonal_participation_matches_a_loop_and_rejects_bad_input():
+    from scpviz import importance
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(7, 7, generator=g, dtype=torch.float64)
+    m = a @ a.T
+    d = [abs(float(m[i, i])) for i in range(7)]
+    brute = sum(d) ** 2 / sum(x * x for x in d)
+    assert importance.diagonal_participation(m) == pytest.approx(brute, rel=1e-12)
+    assert 1.0 <= importance.diagonal_participation(m) <= 7.0
+    with pytest.raises(ValueError, match="square"):
+        importance.diagonal_participation(torch.ones(2, 3))
+    with pytest.raises(ValueError, match="all-zero diagonal"):
+        importance.diagonal_participation(torch.zeros(3, 3))
