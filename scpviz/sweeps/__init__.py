@@ -2,10 +2,11 @@
 scale out (serial, local processes, Ray), λ chosen on validation, summaries and the shipped result files.
 
 Modules: ``grid`` (the grid and :func:`sweep`), ``cache``, ``backends``, ``selection`` (choose λ, summarise,
-tables), ``export`` (result files, shipped grids).
+tables), ``comparison`` (forgetting / intransigence per method, differences paired by seed), ``export`` (result files, shipped grids).
 """
 
 from .backends import BACKENDS, SweepWarning, run_configs
+from .comparison import chosen_runs_by_seed, continual_metrics, format_metrics_table, paired_difference
 from .cache import CacheWarning, cached_run, config_key, load_results
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
@@ -13,4 +14,5 @@ from .selection import choose_lambda, format_table, group_runs, row_metric, summ
 
 __all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key", "load_results",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric", "format_table",
-           "compact_history", "export_results", "load_exported", "shipped_results"]
+           "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
+           "continual_metrics", "paired_difference", "format_metrics_table"]

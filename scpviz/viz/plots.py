@@ -15,7 +15,7 @@ from ..training import metric_named
 __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
+           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_task_change", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
@@ -282,8 +282,10 @@ def plot_merge_weights(weights, ax=None, title="Weight each past task carries"):
 
 # --------------------------------------------------------------------------- continual runs (notebook 06)
 
-# The authors' 10-run final average accuracies after 10 permuted-MNIST tasks (Figure 3a); their λ were
-# picked on test data and their importances are scaled differently, so these are reference marks only.
+# The authors' 10-run final average accuracies after 10 permuted-MNIST tasks (Figure 3a). The paper says its λ
+# were cross-validated, but the public grid search (lihr04/corel2m grid_search.py, commit 27836b9) scores λ on the
+# test loaders and has no validation split; and their importances are scaled differently (notebook 05), so these
+# are reference marks only.
 PAPER_FIG3A = {"none": 0.488, "ewc": 0.873, "mas": 0.868, "scp": 0.906}
 
 
@@ -364,6 +366,40 @@ def plot_forgetting_side_by_side(histories, split="test"):
         plot_forgetting_curves(hist, split=split, ax=ax)
     for ax in axes[0][1:]:
         ax.set_ylabel("")
+    return fig
+
+
+def plot_task_change(histories, split="test", ax=None, title=None):
+    """How much each task lost between just after it was learned and the end, one bar group per task.
+
+    For task k: R[k, k] − R[T−1, k] for a higher-is-better metric (accuracy points lost), R[T−1, k] − R[k, k] for
+    a lower-is-better one (increase of the error) — positive means forgotten. Unlike the average metric, this does
+    not depend on how hard each task is (an ℓ1 error depends on a digit's amount of ink). The last task is left
+    out (it cannot have been forgotten yet). Its mean is minus :meth:`~scpviz.training.History.backward_transfer`.
+
+    Parameters
+    ----------
+    histories : dict
+        ``{label: History}``; a label starting with a method name (``"scp ..."``) takes that method's colour.
+    """
+    fig, ax = new_axes(ax, figsize=(9, 3.4))
+    runs = list(histories.items())
+    first = runs[0][1]
+    metric = first.metric
+    T = len(first.final_matrix(split))
+    width = 0.8 / len(runs)
+    for i, (label, hist) in enumerate(runs):
+        R = hist.final_matrix(split)
+        sign = 1.0 if hist.higher_is_better else -1.0
+        change = sign * (np.diag(R)[:T - 1] - R[T - 1, :T - 1]) * metric.scale
+        method = label.split()[0].lower()
+        ax.bar(np.arange(T - 1) + (i - (len(runs) - 1) / 2) * width, change, width=width, label=label,
+               color=METHOD_COLORS.get(method))
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(T - 1), [str(n) for n in first.task_names[:T - 1]])
+    what = "points of accuracy lost" if metric.unit == "%" else f"increase of the {metric.name}"
+    _label(ax, "task (in training order)", f"{what}\nsince it was learned", title
+           or f"{first.dataset}: what each task lost by the end ({split}; above 0 = forgotten)")
     return fig
 
 

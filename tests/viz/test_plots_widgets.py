@@ -266,3 +266,23 @@ def test_forgetting_side_by_side_shares_one_axis():
     a, b = fig.axes[:2]
     assert a.get_ylim() == b.get_ylim() == (0.0, 101.0) and a.get_shared_y_axes().joined(a, b)
     assert "no consolidation" in a.get_title() and "SCP" in b.get_title()
+
+
+def test_plot_task_change_bars_are_each_tasks_loss_with_the_metrics_sign():
+    from scpviz.training import History
+
+    def hist(R, higher):
+        pts = [{"task": i, "epoch": 1, "test": [None if np.isnan(v) else v for v in R[i]], "val": [None] * 3}
+               for i in range(3)]
+        name = "accuracy" if higher else "mean ℓ1 reconstruction error"
+        return History(config={}, dataset="hand", task_names=["2", "7", "4"], points=pts, higher_is_better=higher,
+                       metric_name=name)
+
+    R = np.array([[0.9, np.nan, np.nan], [0.7, 0.95, np.nan], [0.6, 0.8, 0.92]])
+    ax = plots.plot_task_change({"none": hist(R, True)}).axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([(0.9 - 0.6) * 100, (0.95 - 0.8) * 100])     # points lost, last task left out
+    E = np.array([[10.0, np.nan, np.nan], [12.0, 9.0, np.nan], [15.0, 8.0, 11.0]])   # an error: up = forgotten
+    ax = plots.plot_task_change({"scp λ=1": hist(E, False), "none": hist(E * 2, False)}).axes[0]
+    assert [p.get_height() for p in ax.patches][:2] == pytest.approx([5.0, -1.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "7"] and "above 0 = forgotten" in ax.get_title()

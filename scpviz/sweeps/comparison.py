@@ -1,0 +1,122 @@
+"""Comparing methods the way a reader should: the continual-learning metrics per method, and differences
+**paired by seed** with a test (the same seed gives every method the same tasks — permutations or digit
+orders — and the same initialisation, so per-seed differences remove most of the spread that overlapping
+mean ± sd bars hide).
+
+Metrics (Chaudhry et al. 2018, see :class:`scpviz.training.History`): final average metric, forgetting,
+backward transfer, and intransigence against a reference method's just-learned values on the same seed
+(by default the no-consolidation run, the most plastic sequential learner).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .selection import METHOD_ORDER, group_runs
+
+__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table"]
+
+METRICS = ("final", "forgetting", "backward_transfer", "intransigence")
+
+
+def chosen_runs_by_seed(results, chosen) -> dict:
+    """``{method: {seed: History}}`` for each method's chosen group (from :func:`~scpviz.sweeps.choose_lambda`)."""
+    out = {}
+    for (method, options), runs in group_runs(results).items():
+        if method in chosen and chosen[method]["options"] == dict(options):
+            out[method] = {c["seed"]: h for c, h in runs}
+    if not out:
+        raise ValueError("no run matches `chosen`; pass the dict choose_lambda(results) returned for these results")
+    return dict(sorted(out.items(), key=lambda kv: METHOD_ORDER.get(kv[0], 9)))
+
+
+def continual_metrics(results, chosen, split="test", reference="none") -> list:
+    """One row per method: every metric's per-seed values, mean and sd.
+
+    Parameters
+    ----------
+    results : list of (dict, History)
+    chosen : dict
+        From :func:`~scpviz.sweeps.choose_lambda`.
+    reference : str
+        Method whose just-learned values R[k, k] (same seed) are intransigence's reference a*_k.
+
+    Returns
+    -------
+    list of dict
+        Keys: ``method``, ``seeds``, ``metric`` (the :class:`~scpviz.training.Metric`), and for each of
+        ``final``, ``forgetting``, ``backward_transfer``, ``intransigence``: ``{"values", "mean", "sd"}``.
+        Intransigence is None for every method when the reference method was not run.
+    """
+    by_seed = chosen_runs_by_seed(results, chosen)
+    ref = by_seed.get(reference)
+    rows = []
+    for method, runs in by_seed.items():
+        seeds = sorted(runs)
+        vals = {"final": [runs[s].final_average_metric(split) for s in seeds],
+                "forgetting": [runs[s].forgetting(split) for s in seeds],
+                "backward_transfer": [runs[s].backward_transfer(split) for s in seeds]}
+        if ref is not None:
+            missing = [s for s in seeds if s not in ref]
+            if missing:
+                raise ValueError(f"reference method {reference!r} has no run for seed(s) {missing} of {method!r}; "
+                                 f"run it on the same seeds or pass another reference")
+            vals["intransigence"] = [runs[s].intransigence(np.diag(ref[s].final_matrix(split)), split)
+                                     for s in seeds]
+        row = {"method": method, "seeds": seeds, "metric": runs[seeds[0]].metric}
+        for k in METRICS:
+            v = vals.get(k)
+            row[k] = None if v is None else {"values": v, "mean": float(np.mean(v)),
+                                             "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0}
+        rows.append(row)
+    return rows
+
+
+def paired_difference(results, chosen, a, b, split="test", metric="final") -> dict:
+    """Method ``a`` minus method ``b``, seed by seed, with a paired t-test (:func:`scipy.stats.ttest_rel`).
+
+    Parameters
+    ----------
+    metric : {"final", "forgetting", "backward_transfer"}
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``a``, ``b`` (per-seed values), ``diff`` (a − b per seed), ``mean_diff``, ``t``, ``p``
+        (two-sided; NaN with fewer than 2 seeds or identical differences), ``n``.
+    """
+    getters = {"final": lambda h: h.final_average_metric(split), "forgetting": lambda h: h.forgetting(split),
+               "backward_transfer": lambda h: h.backward_transfer(split)}
+    if metric not in getters:
+        raise ValueError(f"metric={metric!r}: use one of {sorted(getters)}")
+    by_seed = chosen_runs_by_seed(results, chosen)
+    for m in (a, b):
+        if m not in by_seed:
+            raise ValueError(f"method {m!r} is not among the chosen runs {sorted(by_seed)}")
+    seeds = sorted(set(by_seed[a]) & set(by_seed[b]))
+    if not seeds:
+        raise ValueError(f"{a!r} and {b!r} share no seed: a paired comparison needs runs on the same seeds")
+    va = np.array([getters[metric](by_seed[a][s]) for s in seeds])
+    vb = np.array([getters[metric](by_seed[b][s]) for s in seeds])
+    d = va - vb
+    t, p = (stats.ttest_rel(va, vb) if len(seeds) > 1 and np.ptp(d) > 0 else (np.nan, np.nan))
+    return {"seeds": seeds, "a": va.tolist(), "b": vb.tolist(), "diff": d.tolist(), "mean_diff": float(d.mean()),
+            "t": float(t), "p": float(p), "n": len(seeds)}
+
+
+def format_metrics_table(rows) -> str:
+    """A Markdown table of :func:`continual_metrics` rows (mean ± sd over seeds; percentage points for accuracy)."""
+    if not rows:
+        return "(no runs)"
+    m = rows[0]["metric"]
+    unit = " (points)" if m.unit == "%" else ""
+    head = ["method", "seeds", f"final average {m.name} ({m.direction})", f"forgetting{unit} (lower is better)",
+            f"backward transfer{unit} (higher is better)", f"intransigence vs none{unit} (lower is better)"]
+    lines = [" | ".join(head), "|".join(["---"] * len(head))]
+    for r in rows:
+        cells = [r["method"], str(len(r["seeds"])), m.format(r["final"]["mean"], r["final"]["sd"])]
+        for k in METRICS[1:]:
+            cells.append("-" if r[k] is None else f"{r[k]['mean'] * m.scale:+.2f} ± {r[k]['sd'] * m.scale:.2f}")
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)

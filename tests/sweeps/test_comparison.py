@@ -1,0 +1,68 @@
+"""Methods compared per seed: metrics against hand computations, the paired test against its closed form."""
+import numpy as np
+import pytest
+
+from scpviz import experiments, sweeps
+from scpviz.training import History
+
+cfg_of = experiments.get("permuted_mnist").config
+
+
+def _hist(method, lam, seed, R, val=0.5):
+    """A two-task History whose end-of-task test matrix is R (2 × 2, R[0, 1] unused)."""
+    pts = [{"task": 0, "epoch": 1, "test": [R[0][0], None], "val": [val, None]},
+           {"task": 1, "epoch": 1, "test": [R[1][0], R[1][1]], "val": [val, val]}]
+    return cfg_of(method, lam, seed, mode="quick"), History(config={}, dataset="fake", task_names=["a", "b"],
+                                                            points=pts)
+
+
+# per seed: none forgets a lot and learns task 2 best; scp forgets little and learns task 2 a bit worse
+RUNS = {"none": {0: [[0.90, 0], [0.50, 0.95]], 1: [[0.92, 0], [0.55, 0.96]], 2: [[0.88, 0], [0.45, 0.94]]},
+        "scp": {0: [[0.90, 0], [0.85, 0.93]], 1: [[0.92, 0], [0.88, 0.93]], 2: [[0.88, 0], [0.80, 0.92]]}}
+
+
+@pytest.fixture
+def grid():
+    results = [_hist(m, 1.0 if m == "scp" else 0.0, s, R) for m, by in RUNS.items() for s, R in by.items()]
+    return results, sweeps.choose_lambda(results, split="val")
+
+
+def test_continual_metrics_match_hand_computations(grid):
+    results, chosen = grid
+    rows = {r["method"]: r for r in sweeps.continual_metrics(results, chosen)}
+    for m, by in RUNS.items():
+        fgt = [by[s][0][0] - by[s][1][0] for s in (0, 1, 2)]
+        intr = [RUNS["none"][s][1][1] - by[s][1][1] + RUNS["none"][s][0][0] - by[s][0][0] for s in (0, 1, 2)]
+        final = [(by[s][1][0] + by[s][1][1]) / 2 for s in (0, 1, 2)]
+        assert rows[m]["forgetting"]["values"] == pytest.approx(fgt)
+        assert rows[m]["backward_transfer"]["values"] == pytest.approx([-f for f in fgt])
+        assert rows[m]["intransigence"]["values"] == pytest.approx([v / 2 for v in intr])
+        assert rows[m]["final"]["mean"] == pytest.approx(np.mean(final))
+        assert rows[m]["final"]["sd"] == pytest.approx(np.std(final, ddof=1))
+    table = sweeps.format_metrics_table(list(rows.values()))
+    assert "+40.00 ± 3.00" in table  # none: forgetting 0.40, 0.37, 0.43 → mean 40.00 points, sd 3.00
+
+
+def test_paired_difference_is_the_paired_t_test(grid):
+    results, chosen = grid
+    r = sweeps.paired_difference(results, chosen, "scp", "none")
+    d = np.array([(RUNS["scp"][s][1][0] + RUNS["scp"][s][1][1] - RUNS["none"][s][1][0] - RUNS["none"][s][1][1]) / 2
+                  for s in (0, 1, 2)])
+    t = d.mean() / (d.std(ddof=1) / np.sqrt(3))   # the closed form of the paired t statistic
+    assert r["diff"] == pytest.approx(d.tolist()) and r["t"] == pytest.approx(t) and r["n"] == 3
+    from scipy import stats
+    assert r["p"] == pytest.approx(2 * stats.t.sf(abs(t), df=2))
+
+
+def test_bad_comparisons_say_what_is_wrong(grid):
+    results, chosen = grid
+    with pytest.raises(ValueError, match="'mas' is not among"):
+        sweeps.paired_difference(results, chosen, "scp", "mas")
+    with pytest.raises(ValueError, match="metric="):
+        sweeps.paired_difference(results, chosen, "scp", "none", metric="accuracy")
+    only_scp = [(c, h) for c, h in results if c["method"] == "scp"]
+    with pytest.raises(ValueError, match="reference method 'none'"):
+        sweeps.continual_metrics(only_scp + [r for r in results if r[0]["method"] == "none" and r[0]["seed"] == 0],
+                                 chosen)
+    with pytest.raises(ValueError, match="no run matches"):
+        sweeps.continual_metrics(results, {"ewc": {"options": {}}})
