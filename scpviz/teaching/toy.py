@@ -54,41 +54,81 @@ def transform_2d(X, angle=0.0, shift=(0.0, 0.0), scale=1.0):
 
 # --------------------------------------------------------------------------- what each regularizer keeps (notebook 04)
 
-def transform_outputs(phi, rotation=0.0, translation=(0.0, 0.0), scale=1.0, permute=0.0, seed=0):
-    """Move a 2-D output cloud: rotate about the origin, scale, translate, and permute *which sample* sits where.
+def transform_outputs(phi, rotation=0.0, translation=(0.0, 0.0), scale=1.0, permute=0.0, seed=0, labels=None,
+                      collapse=0.0):
+    """Move a 2-D output cloud: rotate about the origin, scale, translate, collapse towards its mean, and permute
+    *which sample* sits where.
 
-    ``permute`` ∈ [0, 1] is the fraction of samples whose outputs are exchanged among themselves (a random
-    cycle): the cloud as a set is unchanged, individual samples are not.
+    Parameters
+    ----------
+    permute : float in [0, 1]
+        Fraction of samples whose outputs are exchanged among themselves (a random cycle): the cloud as a set
+        is unchanged, individual samples are not. With ``labels``, only samples of the same class are
+        exchanged (a change *within a mode*, which the paper calls harmless, §3.3).
+    labels : array of int, optional
+        Class of each sample, for a within-class permutation.
+    collapse : float in [0, 1]
+        Move every output this fraction of the way to the cloud's mean (1: all outputs at the mean). The mean —
+        all that eq 19's Γ sees — does not move; the distribution does.
     """
     import torch
 
     if not 0.0 <= permute <= 1.0:
         raise ValueError(f"permute={permute!r} must lie in [0, 1].")
+    if not 0.0 <= collapse <= 1.0:
+        raise ValueError(f"collapse={collapse!r} must lie in [0, 1] (1 puts every output at the mean).")
     phi = torch.as_tensor(phi)
     c, s = math.cos(rotation), math.sin(rotation)
     R = torch.tensor([[c, -s], [s, c]], dtype=phi.dtype)
     out = scale * phi @ R.T + torch.as_tensor(translation, dtype=phi.dtype)
-    k = int(round(permute * len(phi)))
-    if k >= 2:
-        g = torch.Generator().manual_seed(int(seed))
-        idx = torch.randperm(len(phi), generator=g)[:k]
-        out = out.clone()
-        out[idx] = out[idx.roll(1)]
+    if collapse:
+        out = (1 - collapse) * out + collapse * out.mean(0, keepdim=True)
+    if labels is not None:
+        labels = torch.as_tensor(labels)
+        if labels.shape != (len(phi),):
+            raise ValueError(f"labels must hold one class per sample ({len(phi)}), got shape {tuple(labels.shape)}")
+        groups = [torch.nonzero(labels == k).flatten() for k in torch.unique(labels)]
+    else:
+        groups = [torch.arange(len(phi))]
+    g = torch.Generator().manual_seed(int(seed))
+    out = out.clone()
+    for members in groups:
+        k = int(round(permute * len(members)))
+        if k >= 2:
+            idx = members[torch.randperm(len(members), generator=g)[:k]]
+            out[idx] = out[idx.roll(1)]
     return out
 
 
+def output_accuracy(phi, labels) -> float:
+    """Task A's accuracy if the network's outputs were ``phi``: the share of samples whose largest output is
+    their class (what a learner loses when outputs move)."""
+    import torch
+
+    phi, labels = torch.as_tensor(phi), torch.as_tensor(labels)
+    if len(phi) != len(labels):
+        raise ValueError(f"phi has {len(phi)} samples but labels {len(labels)}")
+    return float((phi.argmax(1) == labels).double().mean())
+
+
 def replay_values(phi_star, phi, n_angles=180) -> dict:
-    """The three replay regularizers between outputs at θ* and moved outputs (per-sample pairs).
+    """The replay regularizers between outputs at θ* and moved outputs (per-sample pairs), and eq 19's form.
 
     ``"KL (EWC)"``: E KL(softmax φ* ‖ softmax φ) (eq 1); ``"MAS"``: E ½(‖φ‖² − ‖φ*‖²)² (eq 6);
-    ``"SC₂² (SCP)"``: sliced Cramér between the two clouds (eq 14), by quadrature over ``n_angles`` directions.
+    ``"SC₂² (SCP)"``: sliced Cramér between the two clouds (eq 14), by quadrature over ``n_angles`` directions;
+    ``"Γ form (eq 19)"``: what SCP's importance actually measures, the mean over the same directions of the
+    squared movement of the projected *mean* output, (1/L) Σ_l (ξ_l · (φ̄ − φ̄*))² = ‖φ̄ − φ̄*‖²/2 in 2-D.
     """
     from ..consolidation import kl_replay, mas_replay, sliced_cramer_replay
     from ..distances import directions_2d
 
+    import torch
+
+    slices = directions_2d(n_angles, dtype=phi_star.dtype)
+    shift = torch.as_tensor(phi).mean(0) - torch.as_tensor(phi_star).mean(0)
     return {"KL (EWC)": float(kl_replay(phi, phi_star)), "MAS": float(mas_replay(phi, phi_star)),
-            "SC₂² (SCP)": float(sliced_cramer_replay(phi, phi_star,
-                                                      slices=directions_2d(n_angles, dtype=phi_star.dtype)))}
+            "SC₂² (SCP)": float(sliced_cramer_replay(phi, phi_star, slices=slices)),
+            "Γ form (eq 19)": float(((slices @ shift) ** 2).mean())}
 
 
 def riemannian_plane(model, x_a, x_b, y_b, extent=3.0, n=61, seed=0, n_slices=None, normalise=True):

@@ -509,11 +509,14 @@ def plot_ratio_histograms(ratios, ax=None, title="Full vs diagonal quadratic for
 
 # --------------------------------------------------------------------------- geometry (notebook 04)
 
-REGULARIZER_COLORS = {"KL (EWC)": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SC₂² (SCP)": METHOD_COLORS["scp"]}
+REGULARIZER_COLORS = {"KL (EWC)": METHOD_COLORS["ewc"], "MAS": METHOD_COLORS["mas"], "SC₂² (SCP)": METHOD_COLORS["scp"],
+                      "Γ form (eq 19)": "#98df8a"}
 
 
-def plot_output_transform(phi_star, phi, values, axes=None, labels=None):
-    """Left: outputs at θ* and moved outputs (lines join each sample's two positions); right: regularizer values."""
+def plot_output_transform(phi_star, phi, values, axes=None, labels=None, accuracy=None):
+    """Left: outputs at θ* and moved outputs (lines join each sample's two positions); right: regularizer values
+    (and eq 19's Γ form, light green, next to the SC₂² it approximates). ``accuracy``: task A's accuracy with the
+    moved outputs, shown in the left title."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]})
     else:
@@ -526,14 +529,16 @@ def plot_output_transform(phi_star, phi, values, axes=None, labels=None):
     a0.scatter(P[:, 0], P[:, 1], s=10, label="φ(x; θ*)", **colour)
     a0.scatter(Q[:, 0], Q[:, 1], s=10, marker="x", color="k", alpha=0.6, label="moved outputs")
     a0.set_aspect("equal", adjustable="datalim")
-    _label(a0, "output 1", "output 2", "task A's outputs, before and after")
+    _label(a0, "output 1", "output 2", "task A's outputs, before and after"
+           + (f"\ntask A accuracy with the moved outputs: {100 * accuracy:.1f} %" if accuracy is not None else ""))
     names = list(values)
     vals = [values[k] for k in names]
     a1.bar(range(len(names)), vals, color=[REGULARIZER_COLORS.get(k, "C0") for k in names])
-    a1.set_xticks(range(len(names)), names)
+    a1.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=8)
     for i, v in enumerate(vals):
         a1.text(i, v, f"{v:.2e}", ha="center", va="bottom", fontsize=8)
-    _label(a1, "", "replay regularizer value", "what each method would penalise", legend=0)
+    a1.set_yscale("symlog", linthresh=1e-3)   # values span many decades and include exact zeros
+    _label(a1, "", "replay regularizer value (symlog)", "what each method would penalise", legend=0)
     return fig
 
 

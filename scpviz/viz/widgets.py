@@ -356,30 +356,44 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
 def output_transform_explorer(phi_star, labels=None):
     """Move task A's 2-D outputs and read off each replay regularizer (notebook 04, Figure 1).
 
-    Sliders: rotation about the origin, fraction of samples permuted, translation, scaling.
+    Sliders: rotation about the origin, fraction of samples permuted (with ``labels``: a checkbox keeps the
+    permutation within each class), collapse towards the mean, translation, scaling. With ``labels`` the
+    readout also gives task A's accuracy with the moved outputs.
 
     Returns
     -------
     ipywidgets.VBox
-        Attributes ``rotation``, ``permute``, ``shift_x``, ``shift_y``, ``scale``, ``values`` (dict), ``figure``.
+        Attributes ``rotation``, ``permute``, ``within_class``, ``collapse``, ``shift_x``, ``shift_y``, ``scale``,
+        ``values`` (dict), ``accuracy`` (None without labels), ``figure``.
     """
     rot = W.FloatSlider(value=0.0, min=-180, max=180, step=5, description="rotate °")
     perm = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="permute")
+    within = W.Checkbox(value=False, description="only within a class", disabled=labels is None)
+    coll = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="to the mean")
     tx = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift x")
     ty = W.FloatSlider(value=0.0, min=-2, max=2, step=0.1, description="shift y")
     sc = W.FloatSlider(value=1.0, min=0.25, max=2.0, step=0.05, description="scale")
+    readout = W.HTML()
     out = W.Output()
-    box = W.VBox([W.HBox([rot, perm, sc]), W.HBox([tx, ty]), out])
-    box.rotation, box.permute, box.shift_x, box.shift_y, box.scale = rot, perm, tx, ty, sc
+    box = W.VBox([W.HBox([rot, perm, within]), W.HBox([coll, sc]), W.HBox([tx, ty]), readout, out])
+    box.rotation, box.permute, box.within_class, box.collapse = rot, perm, within, coll
+    box.shift_x, box.shift_y, box.scale = tx, ty, sc
+    _tag(box, "output-transform-explorer", rot, out, readout=readout)
+    base = toy.output_accuracy(phi_star, labels) if labels is not None else None
 
-    _tag(box, "output-transform-explorer", rot, out)
     def draw():
         phi = toy.transform_outputs(phi_star, rotation=np.radians(rot.value), translation=(tx.value, ty.value),
-                                    scale=sc.value, permute=perm.value)
+                                    scale=sc.value, permute=perm.value, collapse=coll.value,
+                                    labels=labels if within.value else None)
         box.values = toy.replay_values(phi_star, phi)
-        return plots.plot_output_transform(phi_star, phi, box.values, labels=labels)
+        box.accuracy = toy.output_accuracy(phi, labels) if labels is not None else None
+        text = " · ".join(f"{k} = {v:.3g}" for k, v in box.values.items())
+        if box.accuracy is not None:
+            text = f"<b>task A accuracy {100 * box.accuracy:.1f} %</b> (at θ*: {100 * base:.1f} %) · " + text
+        readout.value = text
+        return plots.plot_output_transform(phi_star, phi, box.values, labels=labels, accuracy=box.accuracy)
 
-    for w in (rot, perm, tx, ty, sc):
+    for w in (rot, perm, within, coll, tx, ty, sc):
         w.observe(lambda change: _redraw(box, out, draw), names="value")
     _redraw(box, out, draw)
     return box

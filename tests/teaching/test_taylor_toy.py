@@ -123,6 +123,31 @@ def test_toy_transforms_leave_the_invariant_regularizer_at_zero():
         toy.transform_outputs(phi, permute=1.5)
 
 
+def test_within_class_permutation_collapse_and_the_gamma_form():
+    phi = _phi()
+    labels = torch.arange(len(phi)) % 3
+    within = toy.transform_outputs(phi, permute=1.0, labels=labels)
+    for k in range(3):   # each class keeps its own set of outputs
+        a, b = phi[labels == k], within[labels == k]
+        assert sorted(map(tuple, a.tolist())) == sorted(map(tuple, b.tolist())) and not torch.equal(a, b)
+    coll = toy.transform_outputs(phi, collapse=1.0)
+    assert torch.allclose(coll, phi.mean(0).expand_as(phi))
+    v = toy.replay_values(phi, coll)
+    # eq 19's form only sees the mean: zero for a collapse that destroys the distribution (SC₂² > 0)
+    assert abs(v["Γ form (eq 19)"]) < 1e-24 and v["SC₂² (SCP)"] > 1e-3
+    shift = torch.tensor([0.3, -0.4], dtype=torch.float64)
+    tr = toy.replay_values(phi, phi + shift)
+    assert tr["Γ form (eq 19)"] == pytest.approx(float(shift.norm() ** 2) / 2, rel=1e-9)   # closed form, K = 2
+    # accuracy: a brute-force loop
+    y = (phi[:, 0] < phi[:, 1]).long()
+    y[:5] = 1 - y[:5]
+    assert toy.output_accuracy(phi, y) == pytest.approx(sum(int(phi[i].argmax() == y[i]) for i in range(len(y))) / len(y))
+    with pytest.raises(ValueError, match="collapse"):
+        toy.transform_outputs(phi, collapse=2.0)
+    with pytest.raises(ValueError, match="labels"):
+        toy.transform_outputs(phi, permute=0.5, labels=labels[:3])
+
+
 def test_riemannian_plane_and_optima():
     X, c = toy.gaussian_mixture_2d(80, seed=0, return_labels=True)
     xa, ya = torch.tensor(X), torch.tensor(c % 2)

@@ -216,6 +216,13 @@ def test_geometry_plots_and_widgets():
     before = dict(box.values)
     box.scale.value = 1.5
     assert box.values["MAS"] > before["MAS"]
+    labels = (phi[:, 1] > phi[:, 0]).long()   # the class each output already votes for
+    lb = widgets.output_transform_explorer(phi, labels=labels)
+    assert lb.accuracy == 1.0 and "task A accuracy 100.0 %" in lb.children[3].value
+    lb.permute.value = 1.0
+    shuffled = lb.accuracy
+    lb.within_class.value = True   # the same permutation fraction, now within each class: accuracy is kept
+    assert shuffled < 0.9 and lb.accuracy == 1.0 and lb.values["SC₂² (SCP)"] < 1e-12
     from scpviz import models
     X, c = toy.gaussian_mixture_2d(60, seed=0, return_labels=True)
     net = models.MLP(2, (4,), 2, seed=0).double()
