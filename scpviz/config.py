@@ -258,6 +258,13 @@ BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
         "teach": dict(n_grid=8001, n_taus=201, n_points=1000, max_slices=1000, n_seeds=20),
         "quick": dict(n_grid=3001, n_taus=81, n_points=500, max_slices=300, n_seeds=8),
     },
+    "forgetting": {   # 00_start_here: A then B (two permuted-MNIST tasks), one λ grid per penalty
+        "paper": dict(n_train=2000, n_test=1000, epochs=10, lr=1e-2, hidden=(100,),
+                      lams=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)),
+        "teach": dict(n_train=2000, n_test=1000, epochs=10, lr=1e-2, hidden=(100,),
+                      lams=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)),
+        "quick": dict(n_train=1000, n_test=500, epochs=6, lr=1e-2, hidden=(100,), lams=(0.0, 1.0, 100.0)),
+    },
     "importance": {
         "paper": dict(n_train=60000, epochs=5, lr=1e-4, n_slices=100, hidden=(1024, 512, 256)),
         "teach": dict(n_train=10000, epochs=3, lr=1e-3, n_slices=100, hidden=(256, 128)),
@@ -267,7 +274,8 @@ BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
 
 
 def budget(name: str, mode: str | None = None) -> Budget:
-    """Budget of notebook ``name`` (``"distances"``, ``"importance"``) in ``mode`` (default :func:`get_mode`).
+    """Budget of notebook ``name`` (``"forgetting"``, ``"distances"``, ``"importance"``) in ``mode`` (default
+    :func:`get_mode`).
 
     The experiments' budgets are ``scpviz.experiments.get(name).budget(mode)``.
     """

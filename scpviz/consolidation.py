@@ -32,9 +32,12 @@ from . import importance as imp
 from .importance.scp import _check_n_slices
 from .distances import sliced_cramer_squared
 
-__all__ = ["Consolidation", "METHODS", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
+__all__ = ["Consolidation", "METHODS", "BASELINES", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
 
 METHODS = ("none", "ewc", "mas", "scp")
+# Baselines Consolidation also accepts, but that no registered experiment sweeps by default: "l2" pulls every
+# weight back to θ* with the same strength (importance 1), the uniform L2 of Kirkpatrick et al. (2017).
+BASELINES = ("l2",)
 
 
 class _QuadraticPenalty(torch.autograd.Function):
@@ -87,9 +90,10 @@ class Consolidation:
 
     Parameters
     ----------
-    method : {"none", "ewc", "mas", "scp"}
+    method : {"none", "ewc", "mas", "scp", "l2"}
         ``"ewc"``: online-EWC with the diagonal Fisher (eq 3–5); ``"mas"``: Ω
-        (eq 7); ``"scp"``: Γ (eq 19, Algorithm 1); ``"none"``: no penalty.
+        (eq 7); ``"scp"``: Γ (eq 19, Algorithm 1); ``"none"``: no penalty;
+        ``"l2"``: importance 1 for every weight (a uniform pull towards θ*).
     lam : float, >= 0
         λ of the penalty λ Σ Γ (θ − θ*)² (see the module notes for other conventions).
     alpha : float in [0, 1)
@@ -121,8 +125,8 @@ class Consolidation:
 
     def __init__(self, method="scp", lam=1.0, alpha=0.75, n_slices=100, exact=False, layer=None, seed=None,
                  fisher_labels="exact", mas_form="paper", batch_size=500):
-        if method not in METHODS:
-            raise ValueError(f"method={method!r} must be one of {METHODS}.")
+        if method not in METHODS + BASELINES:
+            raise ValueError(f"method={method!r} must be one of {METHODS + BASELINES}.")
         if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)) \
                 or not np.isfinite(lam) or lam < 0:
             raise ValueError(f"lam={lam!r} must be a finite number >= 0.")
@@ -164,7 +168,8 @@ class Consolidation:
             seed = None if self.seed is None else self.seed + self.n_tasks
             return imp.scp_importance(model, data, n_slices=self.n_slices, layer=self.layer, exact=self.exact,
                                       seed=seed, batch_size=self.batch_size)
-        return {n: torch.zeros_like(p) for n, p in imp.trainable_parameters(model).items()}
+        fill = torch.ones_like if self.method == "l2" else torch.zeros_like
+        return {n: fill(p) for n, p in imp.trainable_parameters(model).items()}
 
     def consolidate(self, model, data) -> dict:
         """Finish a task: compute its importance on its *training* data, merge it (eq 20), store θ*.

@@ -135,3 +135,20 @@ def test_penalty_on_other_model_raises():
     other = nn.Sequential(nn.Linear(4, 3)).double()
     with pytest.raises(ValueError, match="differ"):
         c.penalty(other)
+
+
+def test_l2_baseline_is_a_uniform_pull_towards_theta_star():
+    import torch
+    from scpviz.consolidation import Consolidation
+    from scpviz.models import MLP
+
+    net = MLP(4, (3,), 2, seed=0).double()
+    cons = Consolidation("l2", lam=0.7)
+    cons.consolidate(net, (torch.randn(5, 4, dtype=torch.float64), torch.zeros(5, dtype=torch.long)))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    brute = 0.7 * sum(float(((p - cons.theta_star[n]) ** 2).sum()) for n, p in net.named_parameters())
+    assert float(cons.penalty(net)) == pytest.approx(brute, rel=1e-12)
+    with pytest.raises(ValueError, match="l2"):
+        Consolidation("l3")

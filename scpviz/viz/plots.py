@@ -15,11 +15,12 @@ from ..training import metric_named
 __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_task_change", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
+           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_stability_plasticity", "plot_task_change", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
-METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c"}
-METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)"}
+METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c", "l2": "#9467bd"}
+METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)",
+                 "l2": "uniform L2 pull"}
 DISTANCE_COLORS = {"JS": "#d62728", "W1": "#1f77b4", "W2": "#17becf", "C1": "#ff7f0e", "C2": "#2ca02c"}
 
 
@@ -353,6 +354,41 @@ def plot_forgetting_curves(history, split="test", ax=None, title=None, ylim="aut
     ax.set_title(title or f"{history.dataset}, {budget}\n{what}", fontsize=10)
     if M.shape[1] <= 10:
         ax.legend(fontsize=6, ncols=2, loc="lower left")
+    return fig
+
+
+def plot_stability_plasticity(runs, penalty, lam, split="test", axes=None):
+    """Task A then task B (notebook 00). Left: both tasks' accuracy over training at the chosen penalty and λ.
+    Right: the trade-off over λ — A's accuracy after B (stability) and B's accuracy (plasticity) for every
+    penalty (the chosen one bold), with A's accuracy before B as a dashed line.
+
+    Parameters
+    ----------
+    runs : dict
+        ``{penalty: {lam: History}}`` from :func:`scpviz.teaching.forgetting.stability_plasticity_sweep`.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fig = axes[0].figure
+    a0, a1 = axes
+    hist = runs[penalty][lam]
+    plot_forgetting_curves(hist, split=split, ax=a0,
+                           title=f"{hist.dataset}: A then B, {METHOD_LABELS.get(penalty, penalty)}, λ = {lam:g}")
+    lams = sorted(runs[penalty])
+    x = np.arange(len(lams))
+    scale = hist.metric.scale
+    for p, by in runs.items():
+        R = [by[v].final_matrix(split) for v in lams]
+        bold = p == penalty
+        kw = dict(color=METHOD_COLORS.get(p), lw=2.2 if bold else 1.0, alpha=1.0 if bold else 0.45, marker="o", ms=4)
+        a1.plot(x, [scale * r[1, 0] for r in R], ls="-", label=f"A after B — {METHOD_LABELS.get(p, p)}", **kw)
+        a1.plot(x, [scale * r[1, 1] for r in R], ls=":", label=f"B — {METHOD_LABELS.get(p, p)}", **kw)
+    a1.axhline(scale * hist.final_matrix(split)[0, 0], color="k", ls="--", lw=0.8, label="A before B")
+    a1.axvline(lams.index(lam), color="k", lw=0.8)
+    a1.set_xticks(x, [f"{v:g}" for v in lams])
+    a1.set_ylim(0, 101 if scale == 100.0 else None)
+    _label(a1, "λ (0 = no consolidation)", f"{split} {hist.metric.label}",
+           "stability (A kept) vs plasticity (B learned)", legend=6)
     return fig
 
 

@@ -25,7 +25,7 @@ from .. import distances, importance
 from ..teaching import toy
 from . import plots
 
-__all__ = ["digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
+__all__ = ["stability_plasticity_explorer", "digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
            "riemannian_explorer", "autoencoder_explorer"]
 
@@ -51,6 +51,45 @@ def _tag(box, name, main, out, readout=None, toggles=()):
         readout.add_class("scpviz-readout")
     for t in toggles:
         t.add_class("scpviz-toggle")
+    return box
+
+
+def stability_plasticity_explorer(runs, lam=None):
+    """Drag λ, watch task A be kept or task B be learned (notebook 00).
+
+    ``runs``: ``{penalty: {lam: History}}`` from :func:`scpviz.teaching.forgetting.stability_plasticity_sweep`.
+    The λ slider and the penalty toggle look the run up (nothing is trained: instant).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (slider), ``penalty`` (toggle), ``history`` (the run shown), ``figure``.
+    """
+    penalties = list(runs)
+    lams = sorted(runs[penalties[0]])
+    lam_s = W.SelectionSlider(options=[(f"{v:g}", v) for v in lams], value=lams[len(lams) // 2] if lam is None else lam,
+                              description="λ", continuous_update=True)
+    pen_t = W.ToggleButtons(options=[(plots.METHOD_LABELS.get(p, p), p) for p in penalties], value=penalties[0],
+                            description="penalty")
+    readout = W.HTML()
+    out = W.Output()
+    box = W.VBox([W.HBox([pen_t, lam_s]), readout, out])
+    box.lam, box.penalty = lam_s, pen_t
+    _tag(box, "stability-plasticity-explorer", lam_s, out, readout=readout, toggles=[pen_t])
+
+    def draw():
+        h = runs[pen_t.value][lam_s.value]
+        box.history = h
+        R = h.final_matrix()
+        m = h.metric
+        readout.value = (f"<b>{plots.METHOD_LABELS.get(pen_t.value, pen_t.value)}, λ = {lam_s.value:g}</b>: task A "
+                         f"{m.format(R[0, 0])} after learning A → <b>{m.format(R[1, 0])}</b> after learning B "
+                         f"(forgetting {100 * (R[0, 0] - R[1, 0]):.1f} points); task B learned to <b>{m.format(R[1, 1])}</b>")
+        return plots.plot_stability_plasticity(runs, pen_t.value, lam_s.value)
+
+    for w in (lam_s, pen_t):
+        w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
     return box
 
 

@@ -34,7 +34,7 @@ from playwright.sync_api import expect  # noqa: E402
 # What each notebook shows in quick mode: static figures (image outputs of cells) and explorers (in page
 # order, by their scpviz-<name> class). A new notebook must be added here.
 EXPECTED = {
-    "00_start_here.ipynb": dict(figures=1, explorers=["digit-browser"]),
+    "00_start_here.ipynb": dict(figures=2, explorers=["stability-plasticity-explorer", "digit-browser"]),
     "01_cramer_vs_js.ipynb": dict(figures=1, explorers=["landscape-explorer"]),
     "02_sliced_cramer.ipynb": dict(figures=3, explorers=["slicing-explorer", "convergence-explorer"]),
     "03_taylor_checks.ipynb": dict(figures=4, explorers=[]),
@@ -178,7 +178,7 @@ def test_notebook_runs_and_its_explorers_respond(page, jupyterlab, screenshot_di
                 label = other.inner_text()
                 other.click()
                 _wait_redrawn(ex, src, readout, f"{what}, toggle → {label}")
-                ex.screenshot(path=screenshot_dir / f"{stem}_{i}_{kind}_{2 + t}_toggle_{label}.png")
+                ex.screenshot(path=screenshot_dir / f"{stem}_{i}_{kind}_{2 + t}_toggle_{re.sub(r'[^0-9A-Za-z]+', '-', label).strip('-')}.png")
     finally:
         page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget;"
                       " if (w && w.sessionContext) { await w.sessionContext.shutdown(); } }")

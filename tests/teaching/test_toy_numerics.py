@@ -38,3 +38,19 @@ def test_sliced_estimates_sd_shrinks_like_inverse_sqrt_L():
     assert abs(res["mean"][-1] - ref) < 3 * res["sd"][-1] + 1e-3
     with pytest.raises(ValueError, match="n_seeds"):
         distances.sliced_cramer_estimates(X, Y, [1, 2], n_seeds=1)
+
+
+def test_stability_plasticity_sweep_shares_task_a_and_the_l2_pull_holds_a():
+    from scpviz import datasets, models
+    from scpviz.teaching.forgetting import stability_plasticity_sweep
+
+    ds = datasets.load_digits_fallback()
+    a, b = datasets.permuted_mnist_tasks(ds, n_tasks=2, seed=0, n_train=300, n_test=200)
+    runs = stability_plasticity_sweep(lambda: models.MLP(784, (32,), 10, seed=0), a, b, [0.0, 1000.0],
+                                      penalties=("l2",), epochs=3, lr=1e-2, progress=False)
+    free, held = runs["l2"][0.0].final_matrix(), runs["l2"][1000.0].final_matrix()
+    assert free[0, 0] == held[0, 0]                        # the same task-A phase for every λ
+    assert held[0, 0] - held[1, 0] < 0.02 < free[0, 0] - free[1, 0]   # a huge pull keeps A, no pull forgets
+    assert held[1, 1] < 0.3 < free[1, 1]                   # ... and learns nothing of B
+    with pytest.raises(ValueError, match="lams"):
+        stability_plasticity_sweep(lambda: None, a, b, [-1.0])

@@ -293,3 +293,20 @@ def test_plot_task_change_bars_are_each_tasks_loss_with_the_metrics_sign():
     ax = plots.plot_task_change({"scp λ=1": hist(E, False), "none": hist(E * 2, False)}).axes[0]
     assert [p.get_height() for p in ax.patches][:2] == pytest.approx([5.0, -1.0])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "7"] and "above 0 = forgotten" in ax.get_title()
+
+
+def test_stability_plasticity_explorer_looks_runs_up():
+    from scpviz import datasets, models
+    from scpviz.teaching.forgetting import stability_plasticity_sweep
+
+    ds = datasets.load_digits_fallback()
+    a, b = datasets.permuted_mnist_tasks(ds, n_tasks=2, seed=0, n_train=100, n_test=50)
+    runs = stability_plasticity_sweep(lambda: models.MLP(784, (16,), 10, seed=0), a, b, [0.0, 10.0],
+                                      penalties=("l2", "ewc"), epochs=1, progress=False)
+    box = widgets.stability_plasticity_explorer(runs, lam=0.0)
+    assert box.history is runs["l2"][0.0] and box.n_draws == 1
+    box.lam.value = 10.0
+    assert box.history is runs["l2"][10.0] and "λ = 10" in box.children[1].value
+    box.penalty.value = "ewc"
+    assert box.history is runs["ewc"][10.0] and box.n_draws == 3
+    assert isinstance(box.figure, Figure) and len(box.figure.axes[1].get_lines()) == 6   # 2 penalties × 2, A before B, λ marker
