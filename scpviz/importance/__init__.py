@@ -39,6 +39,7 @@ How it is fast
 from .common import eval_mode, flatten_importance, iter_batches, trainable_parameters
 from .fisher import FISHER_LABELS, fisher_importance
 from .mas import MAS_FORMS, mas_importance
+from .agreement import rank_agreement
 from .matrices import diagonal_participation, full_importance_matrices
 from .scp import gamma_from_jacobian, mean_jacobian, scp_convergence, scp_importance, scp_importance_reference
 
@@ -50,6 +51,7 @@ __all__ = [
     "mean_jacobian",
     "gamma_from_jacobian",
     "diagonal_participation",
+    "rank_agreement",
     "full_importance_matrices",
     "scp_convergence",
     "flatten_importance",

@@ -295,3 +295,21 @@ def test_diagonal_participation_matches_a_loop_and_rejects_bad_input():
         importance.diagonal_participation(torch.ones(2, 3))
     with pytest.raises(ValueError, match="all-zero diagonal"):
         importance.diagonal_participation(torch.zeros(3, 3))
+
+
+def test_rank_agreement_is_spearman_on_the_weights_all_importances_see():
+    from scpviz import importance
+
+    g = torch.Generator().manual_seed(1)
+    a = {"w": torch.rand(50, generator=g, dtype=torch.float64), "b": torch.rand(3, generator=g, dtype=torch.float64)}
+    b = {k: v + 0.3 * torch.rand(v.shape, generator=g, dtype=torch.float64) for k, v in a.items()}
+    a["w"][:5] = 0.0   # weights one importance does not see are left out
+    r = importance.rank_agreement({"a": a, "b": b})
+    x = torch.cat([a["w"], a["b"]]).numpy()[np.r_[5:53]]
+    y = torch.cat([b["w"], b["b"]]).numpy()[np.r_[5:53]]
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))   # ranks (no ties): Spearman = Pearson of ranks
+    assert r[("a", "b")] == pytest.approx(np.corrcoef(rx, ry)[0, 1], rel=1e-12) and r["kept"] == pytest.approx(48 / 53)
+    with pytest.raises(ValueError, match="at least two"):
+        importance.rank_agreement({"a": a})
+    with pytest.raises(ValueError, match="different models"):
+        importance.rank_agreement({"a": a, "c": {"w": torch.ones(3)}})
