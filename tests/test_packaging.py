@@ -149,3 +149,15 @@ def test_layer_list_in_the_package_docstring_is_true():
     tops = {p.stem if p.is_file() else p.name for p in (ROOT / "scpviz").iterdir()
             if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.stem != "__init__"}
     assert tops == {n for names in LAYERS for n in names}, "every top-level module sits in a layer"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_teaching_frame(path):
+    """Objectives and a time estimate at the top; questions with answers to reveal, a summary and references
+    at the end; every cell has an id (nbformat 4.5)."""
+    cells = json.loads(path.read_text())["cells"]
+    top, end = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert "**You will learn:**" in top and "**Time:**" in top, "state the learning objectives and a time estimate"
+    assert "## Check yourself" in end and "<details><summary><b>Answers</b>" in end, "questions need answers"
+    assert end.index("## Summary") < end.index("## References") and "](http" in end.split("## References")[1]
+    assert all(c.get("id") for c in cells), "every cell needs an id"
