@@ -149,6 +149,6 @@ def test_l2_baseline_is_a_uniform_pull_towards_theta_star():
         for p in net.parameters():
             p.add_(0.1 * torch.randn_like(p))
     brute = 0.7 * sum(float(((p.detach() - cons.theta_star[n]) ** 2).sum()) for n, p in net.named_parameters())
-    assert float(cons.penalty(net)) == pytest.approx(brute, rel=1e-12)
+    assert cons.penalty(net).item() == pytest.approx(brute, rel=1e-12)
     with pytest.raises(ValueError, match="l2"):
         Consolidation("l3")
