@@ -15,7 +15,7 @@ Layers (each imports only from the layers above it)::
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
     teaching                    toy problems, Taylor checks, bug gallery, diagnostics
     viz                         plots, experiment figures, widgets
-    cli, gallery                python -m scpviz list | run | sweep | info | gallery
+    cli, gallery, assignments   python -m scpviz list | run | sweep | info | gallery | assignments
 """
 
 __version__ = "0.2.0"

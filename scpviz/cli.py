@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_gal.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
     p_gal.set_defaults(func=_cmd_gallery)
 
+    p_as = sub.add_parser("assignments", help="course assignments: regenerate the student versions (nbgrader)")
+    p_as.add_argument("action", choices=["release", "list"], help="release: nbgrader generate_assignment for each "
+                                                                   "source; list: the assignments")
+    p_as.add_argument("names", nargs="*", help="assignments (default: all under DIR/source)")
+    p_as.add_argument("--dir", default="assignments", help="the folder holding nbgrader_config.py (default "
+                                                            "assignments)")
+    p_as.set_defaults(func=_cmd_assignments)
+
 
     p_run = sub.add_parser("run", help="one run per method and seed; Histories and figures into --out")
     p_sweep = sub.add_parser("sweep", help="grid methods × λ × L × seeds into a resumable cache; λ chosen on "
@@ -218,6 +226,17 @@ def _cmd_gallery(args) -> int:
     for page, seconds in pages:
         print(f"{page}  ({seconds:.0f} s)")
     print(f"gallery: {len(pages)} notebooks executed in {args.mode} mode; open {args.out}/index.html")
+    return 0
+
+
+def _cmd_assignments(args) -> int:
+    from .assignments import assignment_names, release
+
+    if args.action == "list":
+        print("\n".join(assignment_names(args.dir)))
+        return 0
+    for path in release(args.dir, args.names):
+        print(f"released {path}")
     return 0
 
 

@@ -36,7 +36,7 @@ def test_environment_yml_matches_pyproject():
 def test_readme_has_exactly_one_test_command_used_by_ci():
     readme = (ROOT / "README.md").read_text()
     block = re.findall(r"<!-- test-command -->\n```bash\n(.+?)\n```\n<!-- /test-command -->", readme, re.DOTALL)
-    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev,ray,browser]"' in block[0]
+    assert len(block) == 1 and "pytest" in block[0] and 'pip install -e ".[dev,ray,browser,instructor]"' in block[0]
     assert "SCPVIZ_MODE=quick" in block[0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "test-command" in ci and "SCPVIZ_CI=1" in ci  # CI fails, not skips, the Ray test without Ray
@@ -100,7 +100,7 @@ def test_every_notebook_is_in_the_readme_table():
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
 LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation"}, {"training"},
-          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "__main__"}]
+          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
 
 
 def _layer(top):
