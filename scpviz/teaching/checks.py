@@ -212,6 +212,9 @@ def check_scp_importance(fn):
                  lambda: gallery.scp_average_slices_first(model, x, S)),
                 ("you summed over the slices; Γ averages them (divide by L)",
                  lambda: {k: v * L for k, v in want.items()}),
+                *[(f"you squared per batch (here batches of {b}): a sum of squared batch means is not the square "
+                   f"of the mean over all the data — compute φ̄ over all of x first",
+                   lambda b=b: gallery.scp_per_batch_divided(model, x, S, batch_size=b)) for b in range(1, len(x))],
                 ("you projected every sample and averaged the squared gradients; eq 19 projects the *mean* "
                  "output φ̄ = (1/N) Σ φ(x_n) and squares the gradient of ξ·φ̄",
                  lambda: _scp_per_sample(model, x, S)),

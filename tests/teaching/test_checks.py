@@ -130,6 +130,7 @@ def _scp_per_sample(model, x, S):
     (_sum_instead_of_mean(scp_loop, lambda x, S: len(S)), "summed over the slices"),
     (_train_mode(lambda model, x, S: _no_eval(scp_loop)(model, x, S)), "train mode"),
     (_scp_per_sample, "projects the \\*mean\\*"),
+    (lambda model, x, S: bugs.scp_per_batch_divided(model, x, S, batch_size=4), "squared per batch"),
 ])
 def test_scp_bugs(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
