@@ -92,7 +92,7 @@ COMMON_OPTIONS = (
     Option("batch_size", "--batch-size", int, "batch size"),
     Option("alpha", "--alpha", float, "eq 20: weight of the newest task's importance in the online merge"),
     Option("optimizer_reset", "--optimizer-reset", str, "a fresh Adam every task (as the paper) or every epoch "
-                                                         "(as the authors' code)", choices=("task", "epoch")),
+                                                         "(as grid_search.py of lihr04/corel2m)", choices=("task", "epoch")),
     Option("dataset", "--dataset", str, "mnist, or the labelled offline stand-in 'digits'", choices=("mnist", "digits")),
 )
 
