@@ -103,7 +103,8 @@ def _common_flags(p):
 def _experiment_flags(p, exp):
     for opt in exp.all_options():
         if opt.type is bool:
-            p.add_argument(opt.flag, dest=opt.key, action="store_true", default=None, help=opt.help)
+            p.add_argument(opt.flag, dest=opt.key, action=argparse.BooleanOptionalAction, default=None,
+                           help=opt.help + " (default: the mode's budget)")
         else:
             p.add_argument(opt.flag, dest=opt.key, type=opt.type, nargs=opt.nargs, choices=opt.choices, default=None,
                            help=opt.help + " (default: the mode's budget)")

@@ -10,14 +10,15 @@ import torch
 from ..consolidation import Consolidation
 from ..datasets import digit_tasks, load_dataset
 from ..models import AutoEncoder
-from ..training import RECONSTRUCTION
+from ..training import RECONSTRUCTION, RECONSTRUCTION_LOSSES, reconstruction_objective
 from .base import Experiment, FigureSpec, Option
 from .permuted_mnist import PAPER_LAMBDAS
 
 __all__ = ["AutoEncoders", "PAPER_ORDER"]
 
 PAPER_ORDER = (2, 7, 4, 0, 9, 1, 6, 5, 8, 3)  # the order of the paper's example (Figure 4a)
-_COMMON = dict(alpha=0.75, optimizer_reset="task", dataset="mnist", layer="output", snapshots=False)
+_LATER_DEFAULTS = dict(activation="relu", init="default", bias=True, loss=RECONSTRUCTION_LOSSES[0])
+_COMMON = dict(alpha=0.75, optimizer_reset="task", dataset="mnist", layer="output", snapshots=False, **_LATER_DEFAULTS)
 
 
 class AutoEncoders(Experiment):
@@ -32,6 +33,12 @@ class AutoEncoders(Experiment):
         Option("layer", "--layer", str, "the preserved representation: the reconstruction (as the paper) or the code",
                choices=("output", "code")),
         Option("snapshots", "--snapshots", bool, "record the reconstructions after each digit (Figure 4a)"),
+        Option("activation", "--activation", str, "hidden activation: ReLU (the paper) or LeakyReLU(0.1) (the MLP "
+               "class of lihr04/corel2m)", choices=("relu", "leaky_relu")),
+        Option("init", "--init", str, "PyTorch's default init or Xavier-uniform", choices=("default", "xavier")),
+        Option("bias", "--bias", bool, "linear layers with biases (the paper's default here) or without"),
+        Option("loss", "--loss", str, "training loss, named by each term's reduction over an image's pixels",
+               choices=RECONSTRUCTION_LOSSES),
     )
     task_keys = ("dataset", "order", "n_train", "n_val", "n_test")
     per_seed = ("order",)
@@ -63,13 +70,25 @@ class AutoEncoders(Experiment):
             cfg["order"] = [order[i] for i in np.random.default_rng(cfg["seed"]).permutation(len(order))]
         return cfg
 
+    def finalize(self, cfg):
+        """The network/loss options added later (activation, init, bias, loss) are left out of the config when they
+        have their default values, so configs — and cache keys — of runs made before they existed (the shipped
+        GPU results) still match."""
+        for key, default in _LATER_DEFAULTS.items():
+            if key in cfg and cfg[key] == default and type(cfg[key]) is type(default):
+                cfg.pop(key)
+        return cfg
+
     def tasks(self, cfg, device):
         ds = load_dataset(cfg["dataset"], device=device)
         return digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"])
 
     def model(self, cfg, tasks):
         return AutoEncoder(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], code=cfg["code"],
-                           seed=cfg["seed"])
+                           seed=cfg["seed"], **{k: cfg.get(k, v) for k, v in _LATER_DEFAULTS.items() if k != "loss"})
+
+    def objective_for(self, cfg):
+        return reconstruction_objective(cfg.get("loss", _LATER_DEFAULTS["loss"]))
 
     def consolidation(self, cfg, model, tasks):
         # one batch per task for the importances: with K = 784 > L, scp_importance then squares each of the L VJPs

@@ -219,6 +219,11 @@ class Experiment:
         if cfg["lam"] < 0:
             raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
         self.validate(cfg)
+        return self.finalize(cfg)
+
+    def finalize(self, cfg: dict) -> dict:
+        """Hook: the last normalisation of a complete, valid config (e.g. dropping keys at their defaults that
+        older results lack); default: none."""
         return cfg
 
     def derive(self, cfg: dict, overrides: dict) -> dict:
@@ -256,6 +261,10 @@ class Experiment:
             self._task_cache[key] = self.tasks(cfg, device)
         return self._task_cache[key]
 
+    def objective_for(self, cfg: dict):
+        """The training objective of run ``cfg`` (default: the experiment's; an option may change the loss)."""
+        return self.objective
+
     def run(self, cfg: dict, device=None, progress: bool = False, on_epoch=None) -> History:
         """Train the run described by ``cfg`` (no cache; see :func:`scpviz.sweeps.cached_run`)."""
         if cfg.get("experiment") != self.name:
@@ -267,7 +276,7 @@ class Experiment:
         cons = self.consolidation(cfg, model, tasks)
         on_task_end, finish = self.recorder(cfg, tasks)
         hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
-                              batch_size=cfg["batch_size"], objective=self.objective,
+                              batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
                               optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
                               config=cfg, on_epoch=on_epoch, on_task_end=on_task_end)
         if finish is not None:

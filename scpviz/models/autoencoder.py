@@ -19,6 +19,14 @@ class AutoEncoder(nn.Module):
     code : int
         Width of the code layer (``model.encoder``'s output, a natural ``layer=`` target).
     seed : int, optional
+    activation : {"relu", "leaky_relu"}
+        Hidden activation: ReLU (the paper, §5.2) or LeakyReLU with slope 0.1 (the default of the MLP class in the
+        public code lihr04/corel2m, ``utils/mlp.py``), which has no dead zone.
+    init : {"default", "xavier"}
+        PyTorch's default initialisation of ``nn.Linear`` or Xavier-uniform weights (that public code's choice);
+        biases, if any, start at 0 with ``"xavier"``.
+    bias : bool
+        Whether the linear layers have biases (that public code has none).
 
     Examples
     --------
@@ -28,8 +36,15 @@ class AutoEncoder(nn.Module):
     """
 
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (1024, 1024, 1024), code: int = 256,
-                 seed: int | None = None):
+                 seed: int | None = None, activation: str = "relu", init: str = "default", bias: bool = True):
         super().__init__()
+        acts = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.1)}
+        if activation not in acts:
+            raise ValueError(f"activation={activation!r} must be one of {sorted(acts)}.")
+        if init not in ("default", "xavier"):
+            raise ValueError(f"init={init!r} must be 'default' or 'xavier'.")
+        if not isinstance(bias, bool):
+            raise ValueError(f"bias={bias!r} must be True or False.")
         for name, v in (("in_features", in_features), ("code", code), *(("hidden", h) for h in hidden)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must hold positive integers, got {v!r}.")
@@ -40,12 +55,18 @@ class AutoEncoder(nn.Module):
             enc, dec = [], []
             sizes = [in_features, *hidden, code]
             for a, b in zip(sizes[:-1], sizes[1:]):
-                enc += [nn.Linear(a, b), nn.ReLU()]
+                enc += [nn.Linear(a, b, bias=bias), acts[activation]()]
             rev = sizes[::-1]
             for a, b in zip(rev[:-1], rev[1:]):
-                dec += [nn.Linear(a, b), nn.ReLU()]
+                dec += [nn.Linear(a, b, bias=bias), acts[activation]()]
             self.encoder = nn.Sequential(*enc)
             self.decoder = nn.Sequential(*dec[:-1], nn.Sigmoid())
+            if init == "xavier":
+                for m in self.modules():
+                    if isinstance(m, nn.Linear):
+                        nn.init.xavier_uniform_(m.weight)
+                        if m.bias is not None:
+                            nn.init.zeros_(m.bias)
         finally:
             if state is not None:
                 torch.random.set_rng_state(state)

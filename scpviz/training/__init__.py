@@ -6,7 +6,8 @@ Modules: ``objectives`` (loss + metric), ``history`` (a run's record and its con
 
 from .engine import adam, evaluate, train_sequence, train_task
 from .history import History
-from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION, Metric, Objective,
+from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION,
+                         RECONSTRUCTION_LOSSES, Metric, Objective, reconstruction_objective,
                          metric_named, objective)
 
 __all__ = ["train_task", "train_sequence", "evaluate", "adam", "History", "Objective", "Metric", "ACCURACY",

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["Metric", "ACCURACY", "L1_ERROR", "METRICS", "metric_named", "Objective", "CLASSIFICATION",
-           "RECONSTRUCTION", "OBJECTIVES", "objective"]
+           "RECONSTRUCTION", "OBJECTIVES", "objective", "RECONSTRUCTION_LOSSES", "reconstruction_loss",
+           "reconstruction_objective"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +112,41 @@ def _accuracy(out, x, y):
 def _recon_loss(out, x, y):
     target = x.reshape(out.shape)
     return F.binary_cross_entropy(out, target) + (out - target).abs().sum(1).mean()
+
+
+# The reconstruction losses, named by how each term is reduced over an image's pixels (then averaged over images).
+# "bce-pixel-mean+l1-image-sum" is what RECONSTRUCTION has always used: the BCE term then weighs ≈ 1/784 of ℓ1.
+RECONSTRUCTION_LOSSES = ("bce-pixel-mean+l1-image-sum", "bce-image-sum+l1-image-sum", "bce-pixel-mean+l1-pixel-mean")
+
+
+def reconstruction_loss(name):
+    """The training loss ``loss(out, x, y)`` called ``name`` (one of :data:`RECONSTRUCTION_LOSSES`).
+
+    Examples
+    --------
+    >>> out, x = torch.full((2, 4), 0.5), torch.ones(2, 4)
+    >>> round(float(reconstruction_loss("bce-image-sum+l1-image-sum")(out, x, None)), 4)   # 4·log 2 + 4·0.5
+    4.7726
+    """
+    if name not in RECONSTRUCTION_LOSSES:
+        raise ValueError(f"loss={name!r} must be one of {RECONSTRUCTION_LOSSES}.")
+    bce_red, l1_red = (part.split("-", 1)[1] for part in name.split("+"))
+
+    def loss(out, x, y):
+        target = x.reshape(out.shape)
+        bce = F.binary_cross_entropy(out, target, reduction="none")
+        l1 = (out - target).abs()
+        bce = bce.mean(1) if bce_red == "pixel-mean" else bce.sum(1)
+        l1 = l1.mean(1) if l1_red == "pixel-mean" else l1.sum(1)
+        return (bce + l1).mean()
+    return loss
+
+
+def reconstruction_objective(loss="bce-pixel-mean+l1-image-sum"):
+    """:data:`RECONSTRUCTION` with another training loss (the metric, mean ℓ1 error per image, is unchanged)."""
+    if loss == RECONSTRUCTION_LOSSES[0]:
+        return RECONSTRUCTION
+    return Objective(f"reconstruction ({loss})", reconstruction_loss(loss), _l1_error, L1_ERROR)
 
 
 def _l1_error(out, x, y):

@@ -1,4 +1,5 @@
 import numpy as np
+import math
 import pytest
 import torch
 
@@ -121,3 +122,66 @@ def test_autoencoders_cli_smoke(tmp_path, capsys, monkeypatch):
     assert cli.main(["autoencoders", "--quick", "--method", "ewc", "--out", str(tmp_path / "x")]) == 2
     assert cli.main(["autoencoders", "--quick", "--order", "1", "1", "--method", "none", "--out",
                      str(tmp_path / "y")]) == 2
+
+
+def test_network_options_change_what_they_should():
+    import torch.nn as nn
+
+    AutoEncoder = models.AutoEncoder
+    base = AutoEncoder(hidden=(16,), code=4, seed=0)
+    leaky = AutoEncoder(hidden=(16,), code=4, seed=0, activation="leaky_relu")
+    acts = [m for m in leaky.modules() if isinstance(m, nn.LeakyReLU)]
+    assert len(acts) == 3 and all(a.negative_slope == 0.1 for a in acts)
+    assert not any(isinstance(m, nn.ReLU) for m in leaky.modules())
+    # the same initial weights (same seed), a different function: LeakyReLU passes negative pre-activations
+    assert all(torch.equal(a, b) for a, b in zip(base.parameters(), leaky.parameters()))
+    x = torch.rand(5, 784, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(base(x), leaky(x))
+    linears = lambda m: [l for l in m.modules() if isinstance(l, nn.Linear)]
+    nobias = AutoEncoder(hidden=(16,), code=4, seed=0, bias=False)
+    assert all(l.bias is None for l in linears(nobias))
+    assert sum(p.numel() for p in base.parameters()) - sum(p.numel() for p in nobias.parameters()) == 16 + 4 + 16 + 784
+    xav = AutoEncoder(hidden=(16,), code=4, seed=0, init="xavier")
+    for l in linears(xav):   # Xavier-uniform: |w| ≤ sqrt(6 / (fan_in + fan_out)), zero biases
+        bound = (6 / (l.in_features + l.out_features)) ** 0.5
+        w = l.weight.detach().abs().max().item()
+        assert 0.8 * bound < w <= bound
+        assert torch.count_nonzero(l.bias) == 0
+    for bad, match in ((dict(activation="tanh"), "activation"), (dict(init="he"), "init"), (dict(bias=1), "bias")):
+        with pytest.raises(ValueError, match=match):
+            AutoEncoder(hidden=(4,), code=2, **bad)
+
+
+def test_reconstruction_losses_on_a_known_input():
+    from scpviz.training import RECONSTRUCTION, reconstruction_objective
+    from scpviz.training.objectives import reconstruction_loss
+
+    out, x = torch.full((3, 784), 0.25, dtype=torch.float64), torch.ones(3, 784, dtype=torch.float64)
+    bce, l1 = -math.log(0.25), 0.75     # per pixel
+    expected = {"bce-pixel-mean+l1-image-sum": bce + 784 * l1, "bce-image-sum+l1-image-sum": 784 * (bce + l1),
+                "bce-pixel-mean+l1-pixel-mean": bce + l1}
+    for name, value in expected.items():
+        assert float(reconstruction_loss(name)(out, x, None)) == pytest.approx(value, rel=1e-12)
+    # the default is what the experiment always trained with
+    assert float(RECONSTRUCTION.loss(out, x, None)) == pytest.approx(expected["bce-pixel-mean+l1-image-sum"])
+    assert reconstruction_objective() is RECONSTRUCTION
+    obj = reconstruction_objective("bce-image-sum+l1-image-sum")
+    assert obj.metric is RECONSTRUCTION.metric and "bce-image-sum" in obj.name
+    with pytest.raises(ValueError, match="loss="):
+        reconstruction_loss("mse")
+
+
+def test_experiment_passes_the_options_to_model_and_objective():
+    exp = experiments.get("autoencoders")
+    cfg = exp.config("scp", 1.0, 0, mode="quick", activation="leaky_relu", bias=False, init="xavier",
+                     loss="bce-image-sum+l1-image-sum", dataset="digits", order=[2, 7], epochs=1, n_train=40,
+                     n_val=10, n_test=10)
+    hist = exp.run(cfg)
+    assert hist.config["objective"] == "reconstruction (bce-image-sum+l1-image-sum)"
+    tasks = exp.cached_tasks(cfg, "cpu")
+    model = exp.model(cfg, tasks)
+    assert all(getattr(m, "bias", None) is None for m in model.modules() if hasattr(m, "weight"))
+    # at their defaults the later options stay out of the config, so older configs and cache keys still match
+    default = exp.config("scp", 1.0, 0, mode="quick", activation="relu", bias=True)
+    assert not {"activation", "init", "bias", "loss"} & set(default)
+    assert exp.objective_for(default) is exp.objective
