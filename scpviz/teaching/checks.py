@@ -133,6 +133,14 @@ def _per_sample_grads(model, x, scalar_fn):
     return {n: torch.stack(v) for n, v in out.items()}
 
 
+def _student_importance(fn, what, model, *args):
+    """Call the student's importance function; check its keys, shapes and that it left the model's mode alone."""
+    was = model.training
+    got = _as_dict(_call(fn, what, model, *args), _params(model), what)
+    _restore_mode(model, was, what)
+    return got
+
+
 def _restore_mode(model, was_training, what):
     if model.training != was_training:
         model.train(was_training)
@@ -200,9 +208,7 @@ def check_scp_importance(fn):
         for L in (5, 17):
             S = distances.random_slices(L, K, seed=L)
             what = f"Γ of a {type(model).__name__} ({len(x)} samples, K={K}, L={L})"
-            was = model.training
-            got = _as_dict(_call(fn, what, model, x, S), _params(model), what)
-            _restore_mode(model, was, what)
+            got = _student_importance(fn, what, model, x, S)
             want = importance.scp_importance(model, x, slices=S)
             if _close(got, want):
                 continue
@@ -253,9 +259,7 @@ def check_fisher_importance(fn):
     """
     for model, x in checker_models():
         what = f"the Fisher of a {type(model).__name__} ({len(x)} samples)"
-        was = model.training
-        got = _as_dict(_call(fn, what, model, x), _params(model), what)
-        _restore_mode(model, was, what)
+        got = _student_importance(fn, what, model, x)
         want = importance.fisher_importance(model, x, labels="exact")
         if _close(got, want):
             continue
@@ -294,9 +298,7 @@ def check_mas_importance(fn):
     """
     for model, x in checker_models():
         what = f"Ω of a {type(model).__name__} ({len(x)} samples)"
-        was = model.training
-        got = _as_dict(_call(fn, what, model, x), _params(model), what)
-        _restore_mode(model, was, what)
+        got = _student_importance(fn, what, model, x)
         want = importance.mas_importance(model, x)
         if _close(got, want):
             continue
