@@ -17,7 +17,7 @@ from .selection import METHOD_ORDER, group_runs
 
 __all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table"]
 
-METRICS = ("final", "forgetting", "backward_transfer", "intransigence")
+METRICS = ("final", "forgetting", "backward_transfer", "intransigence", "learning")
 
 
 def chosen_runs_by_seed(results, chosen) -> dict:
@@ -46,7 +46,8 @@ def continual_metrics(results, chosen, split="test", reference="none") -> list:
     -------
     list of dict
         Keys: ``method``, ``seeds``, ``metric`` (the :class:`~scpviz.training.Metric`), and for each of
-        ``final``, ``forgetting``, ``backward_transfer``, ``intransigence``: ``{"values", "mean", "sd"}``.
+        ``final``, ``forgetting``, ``backward_transfer``, ``intransigence``, ``learning`` (the metric right after
+        learning each task, :meth:`~scpviz.training.History.learning_metric`): ``{"values", "mean", "sd"}``.
         Intransigence is None for every method when the reference method was not run.
     """
     by_seed = chosen_runs_by_seed(results, chosen)
@@ -56,7 +57,8 @@ def continual_metrics(results, chosen, split="test", reference="none") -> list:
         seeds = sorted(runs)
         vals = {"final": [runs[s].final_average_metric(split) for s in seeds],
                 "forgetting": [runs[s].forgetting(split) for s in seeds],
-                "backward_transfer": [runs[s].backward_transfer(split) for s in seeds]}
+                "backward_transfer": [runs[s].backward_transfer(split) for s in seeds],
+                "learning": [runs[s].learning_metric(split) for s in seeds]}
         if ref is not None:
             missing = [s for s in seeds if s not in ref]
             if missing:
@@ -116,7 +118,7 @@ def format_metrics_table(rows) -> str:
     lines = [" | ".join(head), "|".join(["---"] * len(head))]
     for r in rows:
         cells = [r["method"], str(len(r["seeds"])), m.format(r["final"]["mean"], r["final"]["sd"])]
-        for k in METRICS[1:]:
+        for k in METRICS[1:4]:
             cells.append("-" if r[k] is None else f"{r[k]['mean'] * m.scale:+.2f} ± {r[k]['sd'] * m.scale:.2f}")
         lines.append(" | ".join(cells))
     return "\n".join(lines)

@@ -141,6 +141,12 @@ class History:
             return 0.0
         return float(np.mean(R[T - 1, :T - 1] - np.diag(R)[:T - 1]))
 
+    def learning_metric(self, split="test") -> float:
+        """Mean over tasks of the metric right after learning each one, R[k, k] — the *learning error* for an
+        error metric (how well each new task is learned at all), kept apart from :meth:`forgetting` (how much
+        of it is lost later). In the metric's own orientation (an error: lower is better)."""
+        return float(np.mean(np.diag(self.final_matrix(split))))
+
     def intransigence(self, reference, split="test") -> float:
         """Mean over tasks k of a*_k − R[k, k] for a reference a* (see the class notes)."""
         R = self.final_matrix(split)

@@ -15,7 +15,7 @@ from ..training import metric_named
 __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_COLORS", "METHOD_LABELS", "new_axes", "show_images", "plot_landscape",
            "plot_figure2", "plot_shifted_densities", "plot_cloud_slice", "plot_sliced_convergence", "plot_sd_scaling",
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
-           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_stability_plasticity", "plot_task_change", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
+           "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_stability_plasticity", "plot_task_change", "plot_forgetting_and_learning", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c", "l2": "#9467bd"}
@@ -436,6 +436,33 @@ def plot_task_change(histories, split="test", ax=None, title=None):
     what = "points of accuracy lost" if metric.unit == "%" else f"increase of the {metric.name}"
     _label(ax, "task (in training order)", f"{what}\nsince it was learned", title
            or f"{first.dataset}: what each task lost by the end ({split}; above 0 = forgotten)")
+    return fig
+
+
+def plot_forgetting_and_learning(rows, ax=None, title=None):
+    """Forgetting and learning metric per method, side by side (mean ± sd over seeds): what a penalty saves on
+    old tasks against what it costs on new ones.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`scpviz.sweeps.continual_metrics`.
+    """
+    fig, ax = new_axes(ax, figsize=(7, 3.4))
+    m = rows[0]["metric"]
+    x = np.arange(len(rows))
+    for i, (key, label, hatch) in enumerate((("forgetting", "forgetting (rise of old tasks' "
+                                             f"{'error' if not m.higher_is_better else 'loss'} since their best)", ""),
+                                            ("learning", f"{m.name} right after learning each task", "//"))):
+        vals = [r[key]["mean"] * m.scale for r in rows]
+        sds = [r[key]["sd"] * m.scale for r in rows]
+        ax.bar(x + (i - 0.5) * 0.38, vals, 0.38, yerr=sds, capsize=3, hatch=hatch, label=label,
+               color=[METHOD_COLORS.get(r["method"], "C0") for r in rows], edgecolor="k", alpha=0.9 - 0.35 * i)
+    ax.set_xticks(x, [METHOD_LABELS.get(r["method"], r["method"]) for r in rows])
+    top = max((r[k]["mean"] + r[k]["sd"]) * m.scale for r in rows for k in ("forgetting", "learning"))
+    ax.set_ylim(top=1.35 * top if top > 0 else None)   # room for the legend above the bars
+    _label(ax, "", m.label, title or f"forgetting vs learning ({len(rows[0]['seeds'])} seeds; {m.direction})",
+           legend=7)
     return fig
 
 

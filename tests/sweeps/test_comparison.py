@@ -39,6 +39,7 @@ def test_continual_metrics_match_hand_computations(grid):
         assert rows[m]["intransigence"]["values"] == pytest.approx([v / 2 for v in intr])
         assert rows[m]["final"]["mean"] == pytest.approx(np.mean(final))
         assert rows[m]["final"]["sd"] == pytest.approx(np.std(final, ddof=1))
+        assert rows[m]["learning"]["values"] == pytest.approx([(by[s][0][0] + by[s][1][1]) / 2 for s in (0, 1, 2)])
     table = sweeps.format_metrics_table(list(rows.values()))
     assert "+40.00 ± 3.00" in table  # none: forgetting 0.40, 0.37, 0.43 → mean 40.00 points, sd 3.00
 
@@ -66,3 +67,16 @@ def test_bad_comparisons_say_what_is_wrong(grid):
                                  chosen)
     with pytest.raises(ValueError, match="no run matches"):
         sweeps.continual_metrics(results, {"ewc": {"options": {}}})
+
+
+def test_plot_forgetting_and_learning_bars(grid):
+    from scpviz.viz import plots
+
+    results, chosen = grid
+    rows = sweeps.continual_metrics(results, chosen)
+    ax = plots.plot_forgetting_and_learning(rows).axes[0]
+    bars = [p for p in ax.patches]
+    heights = [b.get_height() for b in bars]
+    # forgetting bars first (none, scp), then learning bars, in percentage points
+    assert heights[:2] == pytest.approx([rows[0]["forgetting"]["mean"] * 100, rows[1]["forgetting"]["mean"] * 100])
+    assert heights[2:] == pytest.approx([rows[0]["learning"]["mean"] * 100, rows[1]["learning"]["mean"] * 100])

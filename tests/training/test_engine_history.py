@@ -52,6 +52,7 @@ def test_metrics_on_hand_made_matrix():
     assert h.forgetting() == pytest.approx(((0.9 - 0.6) + (0.95 - 0.8)) / 2)
     assert h.backward_transfer() == pytest.approx(((0.6 - 0.9) + (0.8 - 0.95)) / 2)
     assert h.intransigence([0.95, 0.97, 0.93]) == pytest.approx(((0.95 - 0.9) + (0.97 - 0.95) + (0.93 - 0.92)) / 3)
+    assert h.learning_metric() == pytest.approx((0.9 + 0.95 + 0.92) / 3)   # each task right after learning it
     with pytest.raises(ValueError, match="reference"):
         h.intransigence([1.0])
     with pytest.raises(ValueError, match="split"):
