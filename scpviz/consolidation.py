@@ -108,6 +108,12 @@ class Consolidation:
         See :func:`scpviz.importance.mas_importance`.
     batch_size : int
         Batch size of the importance computation (memory only).
+    neighbourhood : int
+        0 (the paper): importance at θ*. ``k >= 1``: the mean importance over ``k`` perturbed copies of θ*
+        (:func:`scpviz.importance.neighbourhood_importance`, a remedy beyond the paper for weights of units
+        that are silent at θ*).
+    neighbourhood_scale : float
+        Noise std of those copies, relative to each parameter tensor's RMS.
 
     Attributes
     ----------
@@ -124,7 +130,7 @@ class Consolidation:
     """
 
     def __init__(self, method="scp", lam=1.0, alpha=0.75, n_slices=100, exact=False, layer=None, seed=None,
-                 fisher_labels="exact", mas_form="paper", batch_size=500):
+                 fisher_labels="exact", mas_form="paper", batch_size=500, neighbourhood=0, neighbourhood_scale=0.1):
         if method not in METHODS + BASELINES:
             raise ValueError(f"method={method!r} must be one of {METHODS + BASELINES}.")
         if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)) \
@@ -140,6 +146,10 @@ class Consolidation:
         self.method, self.lam, self.alpha = method, float(lam), float(alpha)
         self.n_slices, self.exact, self.layer, self.seed = n_slices, exact, layer, seed
         self.fisher_labels, self.mas_form, self.batch_size = fisher_labels, mas_form, batch_size
+        if isinstance(neighbourhood, bool) or not isinstance(neighbourhood, (int, np.integer)) or neighbourhood < 0:
+            raise ValueError(f"neighbourhood={neighbourhood!r} must be an integer >= 0 (0: importance at θ*; "
+                             "k: averaged over k perturbed copies).")
+        self.neighbourhood, self.neighbourhood_scale = int(neighbourhood), float(neighbourhood_scale)
         self.importance = None
         self.theta_star = None
         self.n_tasks = 0
@@ -153,11 +163,26 @@ class Consolidation:
     def config(self) -> dict:
         """The options, as plain values (for results and caches)."""
         layer = self.layer if (self.layer is None or isinstance(self.layer, str)) else type(self.layer).__name__
-        return dict(method=self.method, lam=self.lam, alpha=self.alpha, n_slices=self.n_slices, exact=self.exact,
-                    layer=layer, seed=self.seed, fisher_labels=self.fisher_labels, mas_form=self.mas_form)
+        cfg = dict(method=self.method, lam=self.lam, alpha=self.alpha, n_slices=self.n_slices, exact=self.exact,
+                   layer=layer, seed=self.seed, fisher_labels=self.fisher_labels, mas_form=self.mas_form)
+        if self.neighbourhood:
+            cfg.update(neighbourhood=self.neighbourhood, neighbourhood_scale=self.neighbourhood_scale)
+        return cfg
+
+    @property
+    def active(self) -> bool:
+        """Whether the penalty is on: a task has been consolidated, the method is not ``"none"`` and λ > 0."""
+        return self.importance is not None and self.method != "none" and self.lam > 0
 
     def compute_importance(self, model, data) -> dict:
         """The importance of the current task alone (before merging)."""
+        if self.neighbourhood and self.method in ("ewc", "mas", "scp"):
+            return imp.neighbourhood_importance(self._importance_at, model, data, n_copies=self.neighbourhood,
+                                                scale=self.neighbourhood_scale,
+                                                perturbation_seed=1000 * (self.seed or 0) + 100 * self.n_tasks)
+        return self._importance_at(model, data)
+
+    def _importance_at(self, model, data) -> dict:
         if self.method == "ewc":
             seed = None if self.seed is None else self.seed + self.n_tasks
             return imp.fisher_importance(model, data, labels=self.fisher_labels, seed=seed,

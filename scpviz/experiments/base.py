@@ -247,9 +247,9 @@ class Experiment:
         return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
                              seed=cfg["seed"])
 
-    def recorder(self, cfg: dict, tasks: list):
-        """Hook: ``(on_task_end, finish)`` callables that record extras (e.g. Figure 4a's reconstructions);
-        default: nothing recorded."""
+    def recorder(self, cfg: dict, tasks: list, consolidation=None):
+        """Hook: ``(on_task_end, finish)`` callables that record extras (e.g. Figure 4a's reconstructions, a
+        diagnostic of the run's ``consolidation``); default: nothing recorded."""
         return None, None
 
     def cached_tasks(self, cfg: dict, device) -> list:
@@ -274,7 +274,7 @@ class Experiment:
         tasks = self.cached_tasks(cfg, device)
         model = self.model(cfg, tasks).to(device)
         cons = self.consolidation(cfg, model, tasks)
-        on_task_end, finish = self.recorder(cfg, tasks)
+        on_task_end, finish = self.recorder(cfg, tasks, cons)
         hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
                               batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
                               optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,

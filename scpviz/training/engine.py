@@ -97,8 +97,7 @@ def _check_common(epochs, batch_size, lr):
 
 
 def _penalty_on(consolidation):
-    return consolidation is not None and consolidation.importance is not None \
-        and consolidation.method != "none" and consolidation.lam > 0
+    return consolidation is not None and consolidation.active
 
 
 def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classification", consolidation=None,

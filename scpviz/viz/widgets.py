@@ -27,7 +27,7 @@ from . import plots
 
 __all__ = ["stability_plasticity_explorer", "digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
-           "riemannian_explorer", "autoencoder_explorer"]
+           "riemannian_explorer", "autoencoder_explorer", "study_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -515,5 +515,70 @@ def autoencoder_explorer(results, seed=0, layer="output"):
 
     for w in (*lam_s.values(), stage_s):
         w.observe(lambda change: _redraw(box, out, draw), names="value")
+    _redraw(box, out, draw)
+    return box
+
+
+def study_explorer(rows, variant="paper", method="scp", dataset="MNIST"):
+    """Drag λ through the Figure 4 study (notebook 07): for a variant and a method, the final error, forgetting and
+    learning error against λ, with no consolidation's values dashed and the numbers at the λ chosen.
+
+    ``rows``: :func:`scpviz.experiments.figure4_study.study_rows` of the shipped study (nothing is trained).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (slider), ``method`` (toggle), ``variant`` (dropdown), ``figure``.
+    """
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    if variant not in variants:
+        raise ValueError(f"variant={variant!r} is not in rows: choose one of {variants}.")
+    methods = [m for m in ("mas", "scp") if any(r["method"] == m for r in rows)]
+    var_d = W.Dropdown(options=variants, value=variant, description="variant")
+    meth_t = W.ToggleButtons(options=[(plots.METHOD_LABELS.get(m, m), m) for m in methods],
+                             value=method if method in methods else methods[0], description="method")
+    lam_s = W.SelectionSlider(options=[1.0], description="λ", continuous_update=False)
+    readout = W.HTML()
+    out = W.Output()
+    box = W.VBox([W.HBox([var_d, meth_t]), lam_s, readout, out])
+    box.lam, box.method, box.variant = lam_s, meth_t, var_d
+    _tag(box, "study-explorer", lam_s, out, readout=readout, toggles=[meth_t])
+    state = {"syncing": False}
+
+    def grid():
+        return sorted(r["lam"] for r in rows if r["variant"] == var_d.value and r["method"] == meth_t.value)
+
+    def sync(initial=False):
+        lams = grid()
+        keep = lam_s.value if (lam_s.value in lams and not initial) else lams[len(lams) // 2]
+        state["syncing"] = True
+        try:
+            lam_s.options = [(f"{v:g}", v) for v in lams]
+            lam_s.value = keep
+        finally:
+            state["syncing"] = False
+
+    def draw():
+        r = next(r for r in rows if r["variant"] == var_d.value and r["method"] == meth_t.value
+                 and r["lam"] == lam_s.value)
+        b = next((r for r in rows if r["variant"] == var_d.value and r["method"] == "none"), None)
+
+        def cell(key):
+            txt = f"{r[key]['mean']:.1f} ± {r[key]['sd']:.1f}"
+            return txt + (f" (none {b[key]['mean']:.1f})" if b is not None else "")
+        readout.value = (f"<b>{plots.METHOD_LABELS.get(meth_t.value)}, λ = {lam_s.value:g}, {var_d.value}</b>: "
+                         f"final mean ℓ1 <b>{cell('final')}</b>; forgetting {cell('forgetting')}; learning error "
+                         f"{cell('learning')}")
+        return plots.plot_study_lambda(rows, var_d.value, meth_t.value, lam=lam_s.value, dataset=dataset)
+
+    def changed(change):
+        if change["owner"] is not lam_s:
+            sync()
+        if not state["syncing"]:
+            _redraw(box, out, draw)
+
+    sync(initial=True)
+    for w in (lam_s, meth_t, var_d):
+        w.observe(changed, names="value")
     _redraw(box, out, draw)
     return box

@@ -185,3 +185,72 @@ def test_experiment_passes_the_options_to_model_and_objective():
     default = exp.config("scp", 1.0, 0, mode="quick", activation="relu", bias=True)
     assert not {"activation", "init", "bias", "loss"} & set(default)
     assert exp.objective_for(default) is exp.objective
+
+
+def test_remedy_options_build_the_right_consolidation_and_record_the_reset_test():
+    from scpviz.consolidation import Consolidation
+    from scpviz.replay import ReplayConsolidation
+
+    exp = experiments.get("autoencoders")
+    small = dict(dataset="digits", order=[2, 7, 4], epochs=2, n_train=40, n_val=10, n_test=10, hidden=[16], code=4)
+    replay = exp.config("scp", 10.0, 0, mode="quick", penalty="replay", replay_per_task=3, **small)
+    tasks = exp.cached_tasks(replay, "cpu")
+    cons = exp.consolidation(replay, exp.model(replay, tasks), tasks)
+    assert isinstance(cons, ReplayConsolidation) and cons.per_task == 3 and cons.method == "scp"
+    h = exp.run(replay)
+    assert h.config["consolidation"]["penalty"] == "replay"
+    nb = exp.config("mas", 1.0, 0, mode="quick", neighbourhood=2, neighbourhood_scale=0.5, reset_test=True, **small)
+    cons = exp.consolidation(nb, exp.model(nb, tasks), tasks)
+    assert isinstance(cons, Consolidation) and (cons.neighbourhood, cons.neighbourhood_scale) == (2, 0.5)
+    h = exp.run(nb)
+    resets = h.extras["reset_test"]
+    assert [r["task"] for r in resets] == [1, 2]     # after digits 2 and 3, on the digits before
+    R = h.final_matrix()
+    for r in resets:    # "now" is the old digits' test ℓ1 the History recorded at the end of that digit
+        assert r["now"] == pytest.approx(np.mean(R[r["task"], :r["task"]]), rel=1e-5)
+        assert r["anchor"] == pytest.approx(np.mean(R[r["task"] - 1, :r["task"]]), rel=1e-5)
+    # defaults stay out of the config; bad combinations are refused
+    assert not {"penalty", "replay_per_task", "neighbourhood", "neighbourhood_scale", "reset_test"} & set(
+        exp.config("mas", 1.0, 0, mode="quick", penalty="quadratic", neighbourhood=0, reset_test=False))
+    with pytest.raises(ValueError, match="neighbourhood"):
+        exp.config("mas", 1.0, 0, mode="quick", penalty="replay", neighbourhood=2)
+    with pytest.raises(ValueError, match="penalty"):
+        exp.config("mas", 1.0, 0, mode="quick", penalty="cubic")
+
+
+def test_figure4_study_grid_and_tables():
+    from scpviz.experiments import figure4_study as st
+
+    cfgs = st.study_configs(["paper", "replay_10"])
+    by = {}
+    for c in cfgs:
+        by.setdefault((st.variant_of(c), c["method"]), set()).add(c["lam"])
+    assert by[("paper", "mas")] == set(st.STUDY_LAMS["mas"]) and by[("paper", "none")] == {0.0}
+    assert by[("replay_10", "scp")] == set(st.REMEDY_LAMS["replay_10"]["scp"])
+    assert {tuple(sorted(c["order"])) for c in cfgs} == {(0, 2, 4, 7, 9)}
+    assert len({tuple(c["order"]) for c in cfgs}) == len(st.STUDY_SEEDS)     # one digit order per seed
+    assert all(st.variant_of(c) == name for name in st.VARIANTS for c in st.study_configs([name])[:3])
+    with pytest.raises(ValueError, match="variants"):
+        st.study_configs(["nope"])
+
+    def fake(cfg, diag, final):     # a two-digit History: R = [[diag0, -], [final0, diag1]]
+        pts = [{"task": 0, "epoch": 1, "test": [diag[0], None], "val": [diag[0], None]},
+               {"task": 1, "epoch": 1, "test": [final, diag[1]], "val": [final, diag[1]]}]
+        return cfg, History(config={}, dataset="fake", task_names=["a", "b"], points=pts, higher_is_better=False,
+                            metric_name="mean ℓ1")
+    paper = [c for c in cfgs if st.variant_of(c) == "paper"]
+    none = [c for c in paper if c["method"] == "none"]
+    mas = [c for c in paper if c["method"] == "mas" and c["lam"] == 10.0]
+    results = [fake(c, (30.0, 34.0 + s), 50.0 + 2 * s) for s, c in enumerate(none)] + \
+              [fake(c, (30.0, 44.0), 40.0) for c in mas]
+    rows = st.study_rows(results)
+    r_none, r_mas = rows
+    assert r_none["forgetting"]["values"] == pytest.approx([20.0, 22.0, 24.0])
+    assert r_none["learning"]["mean"] == pytest.approx(np.mean([32.0, 32.5, 33.0]))
+    assert r_none["final"]["mean"] == pytest.approx(np.mean([(50 + 34) / 2, (52 + 35) / 2, (54 + 36) / 2]))
+    assert r_mas["forgetting"]["mean"] == pytest.approx(10.0) and r_mas["forgetting"]["sd"] == 0.0
+    chosen = st.chosen_rows(rows)       # each method's only λ here
+    table = st.format_study_table(rows, chosen)
+    # paired with none's run of the same order: 42 − (42, 43.5, 45)
+    assert r_mas["vs_none"]["values"] == pytest.approx([0.0, -1.5, -3.0]) and r_mas["wins"] == 2
+    assert "paper | mas | 10 | 42.00 ± 0.00 | -1.50 ± 1.50 (2/3) | 10.00 ± 0.00 | 37.00 ± 0.00 | ✓" in table

@@ -62,3 +62,64 @@ def test_two_task_drift_reports_dead_units_and_where_the_drift_went():
     # the importance is zero exactly on what task A never touches: B's input half feeds weights that are blind
     assert d["rows"][0]["name"] == "encoder.0.weight" and d["rows"][0]["blind_fraction"] >= 0.5 - 1e-9
 
+
+
+def _net_with_dead_units():
+    """5 → 8 → 5 ReLU net whose hidden units 0–2 never fire on inputs in [0, 1]^5 (bias −50)."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 5)).double()
+    with torch.no_grad():
+        model[0].bias[:3] = -50.0
+    x = torch.rand(40, 5, dtype=torch.float64)
+    return model, x
+
+
+def test_blind_reset_undoes_a_change_made_only_on_blind_weights():
+    from scpviz import importance
+    from scpviz.teaching.diagnostics import blind_reset_test
+
+    model, x = _net_with_dead_units()
+    gamma = importance.mas_importance(model, x)
+    # the dead units' incoming weights, biases and outgoing weights get exactly zero importance
+    assert torch.count_nonzero(gamma["0.weight"][:3]) == 0 and torch.count_nonzero(gamma["0.bias"][:3]) == 0
+    assert torch.count_nonzero(gamma["2.weight"][:, :3]) == 0 and torch.count_nonzero(gamma["2.weight"][:, 3:]) > 0
+    theta = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():   # revive unit 0 and give the dead units' outputs weight: only blind entries move
+        model[0].bias[0] += 60.0
+        model[2].weight[:, :3] += 0.5
+    r = blind_reset_test(model, gamma, theta, x, "reconstruction")
+    anchor = (nn.Sequential(*[m for m in model]))  # evaluate θ* by hand
+    with torch.no_grad():
+        ref = {n: p.detach().clone() for n, p in model.named_parameters()}
+        for n, p in anchor.named_parameters():
+            p.copy_(theta[n])
+        want_anchor = (anchor(x) - x).abs().sum(1).mean().item()
+        for n, p in anchor.named_parameters():
+            p.copy_(ref[n])
+        want_now = (anchor(x) - x).abs().sum(1).mean().item()
+    assert r["anchor"] == pytest.approx(want_anchor, rel=1e-12) and r["now"] == pytest.approx(want_now, rel=1e-12)
+    assert r["now"] > r["anchor"] + 1.0           # the change hurt the old task
+    assert r["blind_reset"] == pytest.approx(r["anchor"], rel=1e-12)   # blind reset undoes all of it
+    assert r["seen_reset"] == pytest.approx(r["now"], rel=1e-12)       # resetting the rest undoes nothing
+    assert r["recovered"] == pytest.approx(1.0)
+    assert r["n_blind"] + r["n_seen"] == sum(p.numel() for p in model.parameters())
+    assert torch.equal(model[0].bias, ref["0.bias"])                  # the model itself is untouched
+
+
+def test_blind_reset_leaves_a_change_on_seen_weights():
+    from scpviz import importance
+    from scpviz.teaching.diagnostics import blind_reset_test
+
+    model, x = _net_with_dead_units()
+    gamma = importance.mas_importance(model, x)
+    theta = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        model[2].weight[:, 3:] += 0.3   # live units' outgoing weights: all seen
+    r = blind_reset_test(model, gamma, theta, [x, x[:10]], "reconstruction")
+    assert r["seen_reset"] == pytest.approx(r["anchor"], rel=1e-12)
+    assert r["blind_reset"] == pytest.approx(r["now"], rel=1e-12)
+    assert r["recovered"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="importance names"):
+        blind_reset_test(model, {"nope": torch.ones(1)}, theta, x)
+    with pytest.raises(ValueError, match="rel_tol"):
+        blind_reset_test(model, gamma, theta, x, rel_tol=-1.0)

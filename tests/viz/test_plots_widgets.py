@@ -310,3 +310,49 @@ def test_stability_plasticity_explorer_looks_runs_up():
     box.penalty.value = "ewc"
     assert box.history is runs["ewc"][10.0] and box.n_draws == 3
     assert isinstance(box.figure, Figure) and len(box.figure.axes[1].get_lines()) == 6   # 2 penalties × 2, A before B, λ marker
+
+
+def _study_rows():
+    """Rows shaped like figure4_study.study_rows: variant × method × λ with final/forgetting/learning stats."""
+    def st(m):
+        return {"values": [m - 1, m + 1], "mean": float(m), "sd": 1.0}
+    rows = []
+    for v, shift in (("paper", 0.0), ("leaky_relu", -3.0)):
+        rows.append(dict(variant=v, method="none", lam=0.0, seeds=[0, 1], final=st(40 + shift), forgetting=st(15),
+                         learning=st(30)))
+        for m, lams in (("mas", (1.0, 10.0, 100.0)), ("scp", (1e3, 1e4))):
+            for k, lam in enumerate(lams):
+                rows.append(dict(variant=v, method=m, lam=lam, seeds=[0, 1], final=st(41 + 5 * k + shift),
+                                 forgetting=st(14 - k), learning=st(31 + 6 * k)))
+    return rows
+
+
+def test_study_plots_return_their_figure():
+    rows = _study_rows()
+    chosen = [r for r in rows if r["lam"] in (0.0, 1.0, 1e3)]
+    fig = plots.plot_study_overview(rows, chosen)
+    assert isinstance(fig, Figure) and len(fig.axes[0].patches) == 6   # 2 variants × 3 methods
+    f2, ax = plt.subplots()
+    assert plots.plot_study_lambda(rows, "paper", "mas", lam=10.0, ax=ax) is f2
+    labelled = [ln for ln in ax.lines if not ln.get_label().startswith("_")]
+    assert [ln.get_label() for ln in labelled] == ["final mean ℓ1", "forgetting", "learning error"]
+    assert list(ax.lines[0].get_ydata()) == [41.0, 46.0, 51.0]
+    with pytest.raises(ValueError, match="variant="):
+        plots.plot_study_lambda(rows, "nope", "mas")
+
+
+def test_study_explorer_slider_toggle_and_dropdown_redraw():
+    rows = _study_rows()
+    w = widgets.study_explorer(rows, variant="paper", method="mas")
+    assert [v for _, v in w.lam.options] == [1.0, 10.0, 100.0] and w.lam.value == 10.0
+    assert "46.0" in w.children[2].value and "none 40.0" in w.children[2].value
+    n = w.n_draws
+    w.lam.value = 100.0
+    assert w.n_draws == n + 1 and "51.0" in w.children[2].value
+    w.method.value = "scp"       # the λ grid follows the method
+    assert [v for _, v in w.lam.options] == [1e3, 1e4] and w.n_draws == n + 2
+    w.variant.value = "leaky_relu"
+    assert "leaky_relu" in w.children[2].value and "none 37.0" in w.children[2].value
+    assert "scpviz-study-explorer" in w._dom_classes and "scpviz-main-slider" in w.lam._dom_classes
+    with pytest.raises(ValueError, match="variant="):
+        widgets.study_explorer(rows, variant="nope")
