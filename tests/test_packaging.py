@@ -99,7 +99,7 @@ def test_every_notebook_is_in_the_readme_table():
 
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
-LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation"}, {"training"},
+LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation", "replay"}, {"training"},
           {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
 
 

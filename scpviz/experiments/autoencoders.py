@@ -11,8 +11,7 @@ from ..consolidation import Consolidation
 from ..datasets import digit_tasks, load_dataset
 from ..models import AutoEncoder
 from ..replay import ReplayConsolidation
-from ..teaching.diagnostics import blind_reset_test
-from ..training import RECONSTRUCTION, RECONSTRUCTION_LOSSES, reconstruction_objective
+from ..training import RECONSTRUCTION, RECONSTRUCTION_LOSSES, blind_reset_test, reconstruction_objective
 from .base import Experiment, FigureSpec, Option
 from .permuted_mnist import PAPER_LAMBDAS
 
@@ -145,7 +144,7 @@ class AutoEncoders(Experiment):
         (``extras["snapshots"]``: uint8 0–255, stage × digit × 784; the inputs in ``extras["inputs"]``). With
         ``reset_test`` (quadratic penalties), after each digit t ≥ 2 the old digits' mean test ℓ1 now, at θ*, with
         only the blind weights reset to θ* and with only the others reset
-        (:func:`scpviz.teaching.diagnostics.blind_reset_test`; ``extras["reset_test"]``, one dict per digit)."""
+        (:func:`scpviz.training.blind_reset_test`; ``extras["reset_test"]``, one dict per digit)."""
         snap, reset = bool(cfg.get("snapshots")), bool(cfg.get("reset_test")) and isinstance(consolidation,
                                                                                               Consolidation)
         if not (snap or reset):

@@ -1,10 +1,12 @@
 """Training over task sequences (§5): the engine, objectives with named metrics, and the History of a run.
 
 Modules: ``objectives`` (loss + metric), ``history`` (a run's record and its continual-learning metrics),
-``engine`` (``train_task``, ``train_sequence``, ``evaluate``, ``adam``).
+``engine`` (``train_task``, ``train_sequence``, ``evaluate``, ``adam``), ``blind_reset`` (the causal test of a
+penalty's blind spot).
 """
 
 from .engine import adam, evaluate, train_sequence, train_task
+from .blind_reset import blind_reset_test
 from .history import History
 from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION,
                          RECONSTRUCTION_LOSSES, Metric, Objective, reconstruction_objective,
@@ -12,4 +14,4 @@ from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES
 
 __all__ = ["train_task", "train_sequence", "evaluate", "adam", "History", "Objective", "Metric", "ACCURACY",
            "L1_ERROR", "METRICS", "metric_named", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "objective",
-           "RECONSTRUCTION_LOSSES", "reconstruction_objective"]
+           "RECONSTRUCTION_LOSSES", "reconstruction_objective", "blind_reset_test"]

@@ -41,7 +41,8 @@ EXPECTED = {
     "04_geometric_mas.ipynb": dict(figures=0, explorers=["output-transform-explorer", "riemannian-explorer"]),
     "05_scp_importance.ipynb": dict(figures=4, explorers=["importance-explorer"]),
     "06_permuted_mnist.ipynb": dict(figures=4, explorers=["permuted-mnist-explorer"]),
-    "07_autoencoders.ipynb": dict(figures=7, explorers=["autoencoder-explorer", "autoencoder-explorer"]),
+    "07_autoencoders.ipynb": dict(figures=10, explorers=["autoencoder-explorer", "study-explorer",
+                                                         "autoencoder-explorer"]),
 }
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))

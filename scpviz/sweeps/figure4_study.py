@@ -3,8 +3,8 @@ sequential auto-encoders (§5.2), crossed with a λ grid per method, over severa
 beyond the paper in the same grid.
 
 Every run is an ordinary :class:`~scpviz.experiments.autoencoders.AutoEncoders` config (the cache, the backends
-and the tables of :mod:`scpviz.sweeps` all apply); a *variant* is a set of config overrides on top of
-:data:`CPU_STUDY`. Run it with ``python -m scpviz.experiments.figure4_study --cache DIR --export FILE`` (resumable;
+and the tables of the other sweep modules all apply); a *variant* is a set of config overrides on top of
+:data:`CPU_STUDY`. Run it with ``python -m scpviz.sweeps.figure4_study --cache DIR --export FILE`` (resumable;
 ``--variants`` picks some). :func:`study_rows` turns the results into one row per variant, method and λ with the
 final mean ℓ1, the forgetting and the learning error apart (mean ± sd over orders).
 """
@@ -15,11 +15,11 @@ import argparse
 
 import numpy as np
 
-from . import get
-from .autoencoders import _LATER_DEFAULTS, PAPER_ORDER, seed_order
+from ..experiments import get
+from ..experiments.autoencoders import _LATER_DEFAULTS, PAPER_ORDER, seed_order
 
 __all__ = ["CPU_STUDY", "STUDY_LAMS", "VARIANTS", "REMEDIES", "REMEDY_LAMS", "RESET_LAMS", "variant_of",
-           "study_configs", "reset_configs", "study_rows", "reset_rows", "chosen_rows", "format_study_table",
+           "study_configs", "reset_configs", "study_rows", "reset_rows", "chosen_rows", "paired_between", "format_study_table",
            "format_reset_table"]
 
 # 784-256-64 and mirror, 1,800 training + 200 validation images and 15 epochs per digit, 5 digits, 3 orders:
@@ -107,36 +107,39 @@ def reset_configs(seeds=STUDY_SEEDS) -> list:
     return [_config(m, lam, s, reset_test=True) for m, lams in RESET_LAMS.items() for lam in lams for s in seeds]
 
 
+def _stats(values):
+    v = np.asarray(values, dtype=float)
+    return dict(values=v.tolist(), mean=float(v.mean()), sd=float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+
+
 def reset_rows(results) -> list:
-    """Per method and λ, the blind-reset test after the last digit: the old digits' mean test ℓ1 now, at θ*, with
-    the blind weights reset and with the seen ones reset, and the share of the rise the blind reset undoes (mean ±
-    sd over orders)."""
+    """Per method and λ, the blind-reset test summed over the digits 2…5 of each run: how much the old digits' mean
+    test ℓ1 rose while one new digit was learned (from θ*, the end of the previous digit), and the share of that
+    rise undone by resetting only the blind weights, or only the seen ones, to θ* (``{"values", "mean", "sd"}``
+    over the orders; shares are ratios of the sums, so a step with almost no rise cannot blow them up)."""
     groups = {}
     for cfg, hist in results:
-        last = (hist.extras.get("reset_test") or [None])[-1]
-        if cfg.get("reset_test") and last is not None:
-            groups.setdefault((cfg["method"], cfg["lam"]), []).append(last)
-    return [dict(method=m, lam=lam, n=len(v), **{k: _stats([r[k] for r in v]) for k in
-                                                  ("now", "anchor", "blind_reset", "seen_reset", "recovered",
-                                                   "n_blind", "n_seen")})
+        steps = hist.extras.get("reset_test") or []
+        if cfg.get("reset_test") and steps:
+            rise = sum(r["now"] - r["anchor"] for r in steps)
+            groups.setdefault((cfg["method"], cfg["lam"]), []).append(dict(
+                rise=rise, blind_undone=sum(r["now"] - r["blind_reset"] for r in steps) / rise,
+                seen_undone=sum(r["now"] - r["seen_reset"] for r in steps) / rise,
+                blind_share=steps[-1]["n_blind"] / (steps[-1]["n_blind"] + steps[-1]["n_seen"])))
+    return [dict(method=m, lam=lam, n=len(v), **{k: _stats([r[k] for r in v]) for k in v[0]})
             for (m, lam), v in sorted(groups.items())]
 
 
 def format_reset_table(rows) -> str:
     """A Markdown table of :func:`reset_rows`."""
-    lines = ["method | λ | old digits now | at θ* | blind weights reset | seen weights reset | share undone by "
-             "the blind reset | blind share of weights", "---|---|---|---|---|---|---|---"]
+    lines = ["method | λ | old digits' ℓ1 rise, 4 new digits | undone by resetting the blind weights | undone by "
+             "resetting the seen weights | blind share of the weights", "---|---|---|---|---|---"]
     for r in rows:
-        f = lambda k, d=2: f"{r[k]['mean']:.{d}f} ± {r[k]['sd']:.{d}f}"  # noqa: E731
-        share = r["n_blind"]["mean"] / (r["n_blind"]["mean"] + r["n_seen"]["mean"])
-        lines.append(" | ".join([r["method"], f"{r['lam']:g}", f("now"), f("anchor"), f("blind_reset"),
-                                 f("seen_reset"), f("recovered"), f"{share:.2f}"]))
+        def pct(k):
+            return f"{100 * r[k]['mean']:.0f} ± {100 * r[k]['sd']:.0f} %"
+        lines.append(" | ".join([r["method"], f"{r['lam']:g}", f"{r['rise']['mean']:.1f} ± {r['rise']['sd']:.1f}",
+                                 pct("blind_undone"), pct("seen_undone"), f"{100 * r['blind_share']['mean']:.0f} %"]))
     return "\n".join(lines)
-
-
-def _stats(values):
-    v = np.asarray(values, dtype=float)
-    return dict(values=v.tolist(), mean=float(v.mean()), sd=float(v.std(ddof=1)) if len(v) > 1 else 0.0)
 
 
 def study_rows(results, split="test") -> list:
@@ -169,6 +172,16 @@ def study_rows(results, split="test") -> list:
     return rows
 
 
+def paired_between(a, b) -> dict:
+    """Row ``a``'s final minus row ``b``'s, paired by order (seed): ``{"values", "mean", "sd", "wins"}`` — wins: the
+    orders where ``a`` ended lower."""
+    common = [s for s in a["seeds"] if s in b["by_seed"]]
+    if not common:
+        raise ValueError("rows a and b share no seed: pass rows of the same study.")
+    d = [a["by_seed"][s] - b["by_seed"][s] for s in common]
+    return dict(_stats(d), wins=sum(x < 0 for x in d))
+
+
 def chosen_rows(rows) -> list:
     """Per variant and method, the row whose λ has the lowest mean validation final ℓ1."""
     best = {}
@@ -197,8 +210,9 @@ def format_study_table(rows, chosen=None) -> str:
 
 
 def main(argv=None):
-    from ..sweeps import export_results, run_configs
-    p = argparse.ArgumentParser(prog="python -m scpviz.experiments.figure4_study", description=__doc__.split("\n\n")[0])
+    from .backends import run_configs
+    from .export import export_results
+    p = argparse.ArgumentParser(prog="python -m scpviz.sweeps.figure4_study", description=__doc__.split("\n\n")[0])
     p.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
     p.add_argument("--export", help="also write all runs to one .json.gz")
     p.add_argument("--variants", nargs="+", help=f"default: all of {list(_studied())}")
@@ -215,7 +229,7 @@ def main(argv=None):
     if a.reset_test:
         print(format_reset_table(reset_rows(results)))
     if a.export:
-        export_results(results, a.export, command="python -m scpviz.experiments.figure4_study "
+        export_results(results, a.export, compact=lambda c: False, command="python -m scpviz.sweeps.figure4_study "
                        + " ".join(argv if argv is not None else __import__("sys").argv[1:]))
 
 

@@ -1,0 +1,64 @@
+"""The Figure 4 study (issue 17): its grid, its tables on hand-made histories, and the shipped file."""
+import numpy as np
+import pytest
+
+from scpviz.training import History
+
+
+def test_figure4_study_grid_and_tables():
+    from scpviz.sweeps import figure4_study as st
+
+    cfgs = st.study_configs(["paper", "replay_10"])
+    by = {}
+    for c in cfgs:
+        by.setdefault((st.variant_of(c), c["method"]), set()).add(c["lam"])
+    assert by[("paper", "mas")] == set(st.STUDY_LAMS["mas"]) and by[("paper", "none")] == {0.0}
+    assert by[("replay_10", "scp")] == set(st.REMEDY_LAMS["replay_10"]["scp"])
+    assert {tuple(sorted(c["order"])) for c in cfgs} == {(0, 2, 4, 7, 9)}
+    assert len({tuple(c["order"]) for c in cfgs}) == len(st.STUDY_SEEDS)     # one digit order per seed
+    assert all(st.variant_of(c) == name for name in st.VARIANTS for c in st.study_configs([name])[:3])
+    with pytest.raises(ValueError, match="variants"):
+        st.study_configs(["nope"])
+
+    def fake(cfg, diag, final):     # a two-digit History: R = [[diag0, -], [final0, diag1]]
+        pts = [{"task": 0, "epoch": 1, "test": [diag[0], None], "val": [diag[0], None]},
+               {"task": 1, "epoch": 1, "test": [final, diag[1]], "val": [final, diag[1]]}]
+        return cfg, History(config={}, dataset="fake", task_names=["a", "b"], points=pts, higher_is_better=False,
+                            metric_name="mean ℓ1")
+    paper = [c for c in cfgs if st.variant_of(c) == "paper"]
+    none = [c for c in paper if c["method"] == "none"]
+    mas = [c for c in paper if c["method"] == "mas" and c["lam"] == 10.0]
+    results = [fake(c, (30.0, 34.0 + s), 50.0 + 2 * s) for s, c in enumerate(none)] + \
+              [fake(c, (30.0, 44.0), 40.0) for c in mas]
+    rows = st.study_rows(results)
+    r_none, r_mas = rows
+    assert r_none["forgetting"]["values"] == pytest.approx([20.0, 22.0, 24.0])
+    assert r_none["learning"]["mean"] == pytest.approx(np.mean([32.0, 32.5, 33.0]))
+    assert r_none["final"]["mean"] == pytest.approx(np.mean([(50 + 34) / 2, (52 + 35) / 2, (54 + 36) / 2]))
+    assert r_mas["forgetting"]["mean"] == pytest.approx(10.0) and r_mas["forgetting"]["sd"] == 0.0
+    d = st.paired_between(r_mas, r_none)
+    assert d["values"] == pytest.approx([0.0, -1.5, -3.0]) and d["wins"] == 2
+    chosen = st.chosen_rows(rows)       # each method's only λ here
+    table = st.format_study_table(rows, chosen)
+    # paired with none's run of the same order: 42 − (42, 43.5, 45)
+    assert r_mas["vs_none"]["values"] == pytest.approx([0.0, -1.5, -3.0]) and r_mas["wins"] == 2
+    assert "paper | mas | 10 | 42.00 ± 0.00 | -1.50 ± 1.50 (2/3) | 10.00 ± 0.00 | 37.00 ± 0.00 | ✓" in table
+
+
+def test_shipped_figure4_study_is_the_whole_grid_on_mnist():
+    from scpviz import sweeps
+    from scpviz.sweeps import figure4_study as st
+    from scpviz.sweeps.cache import config_key
+
+    runs, command = sweeps.shipped_results("figure4_cpu_study")
+    assert command.startswith("python -m scpviz.sweeps.figure4_study") and "--reset-test" in command
+    want = {config_key(c) for c in st.study_configs() + st.reset_configs()}
+    assert {config_key(c) for c, _ in runs} == want          # every run of the grid, nothing else
+    assert {h.dataset for _, h in runs} == {"MNIST"}
+    assert all(len(h.final_matrix()) == 5 for _, h in runs)
+    rows = st.study_rows(runs)
+    assert {(r["variant"], r["method"]) for r in rows} == {(v, m) for v in {**st.VARIANTS, **st.REMEDIES}
+                                                           for m in ("none", "mas", "scp")}
+    assert all(r["seeds"] == list(st.STUDY_SEEDS) for r in rows)
+    resets = st.reset_rows(runs)
+    assert {(r["method"], r["lam"]) for r in resets} == {(m, lam) for m, ls in st.RESET_LAMS.items() for lam in ls}
