@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..training import blind_reset_test, evaluate, train_task
+from ..training import blind_entries, blind_reset_test, evaluate, train_task
 from ..importance import eval_mode, iter_batches
 
 __all__ = ["dead_units", "drift_by_importance", "two_task_drift", "blind_reset_test"]
@@ -84,18 +84,12 @@ def drift_by_importance(importance, theta_star, model, lam=1.0, rel_tol=1e-9) ->
         (share of parameters that are blind), ``blind_drift_share`` (share of Σ δ² on blind entries),
         ``drift`` and ``penalty``.
     """
-    if rel_tol < 0:
-        raise ValueError(f"rel_tol={rel_tol!r} must be >= 0.")
+    mask = blind_entries(importance, theta_star, model, rel_tol)
     params = dict(model.named_parameters())
-    missing = [n for n in importance if n not in params or n not in theta_star]
-    if missing:
-        raise ValueError(f"importance names {missing} are not parameters of model / keys of theta_star; "
-                         f"pass the importance, θ* and model of the same network.")
-    top = max(float(g.max()) for g in importance.values())
     rows = []
     for name, g in importance.items():
         d2 = (params[name].detach() - theta_star[name].to(params[name].device)).pow(2)
-        blind = g < rel_tol * top
+        blind = mask[name]
         rows.append(dict(name=name, n=g.numel(), blind_fraction=float(blind.float().mean()),
                          drift=float(d2.sum()), blind_drift=float(d2[blind].sum()),
                          penalty=float(lam * (g * d2).sum())))

@@ -6,7 +6,7 @@ penalty's blind spot).
 """
 
 from .engine import adam, evaluate, train_sequence, train_task
-from .blind_reset import blind_reset_test
+from .blind_reset import blind_entries, blind_reset_test
 from .history import History
 from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION,
                          RECONSTRUCTION_LOSSES, Metric, Objective, reconstruction_objective,
@@ -14,4 +14,4 @@ from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES
 
 __all__ = ["train_task", "train_sequence", "evaluate", "adam", "History", "Objective", "Metric", "ACCURACY",
            "L1_ERROR", "METRICS", "metric_named", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "objective",
-           "RECONSTRUCTION_LOSSES", "reconstruction_objective", "blind_reset_test"]
+           "RECONSTRUCTION_LOSSES", "reconstruction_objective", "blind_reset_test", "blind_entries"]

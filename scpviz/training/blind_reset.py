@@ -13,7 +13,21 @@ import torch
 
 from .engine import evaluate
 
-__all__ = ["blind_reset_test"]
+__all__ = ["blind_reset_test", "blind_entries"]
+
+
+def blind_entries(importance, theta_star, model, rel_tol=1e-9) -> dict:
+    """``{name: bool tensor}``: the entries the penalty cannot see, Γ_i < rel_tol · max_j Γ_j (max over all
+    parameters), after checking that ``importance``, ``theta_star`` and ``model`` belong to the same network."""
+    if rel_tol < 0:
+        raise ValueError(f"rel_tol={rel_tol!r} must be >= 0.")
+    params = dict(model.named_parameters())
+    missing = [n for n in importance if n not in params or n not in theta_star]
+    if missing:
+        raise ValueError(f"importance names {missing} are not parameters of model / keys of theta_star; "
+                         "pass the importance, θ* and model of the same network.")
+    top = max(float(g.max()) for g in importance.values())
+    return {n: g < rel_tol * top for n, g in importance.items()}
 
 
 def blind_reset_test(model, importance, theta_star, data, objective="reconstruction", rel_tol=1e-9,
@@ -44,16 +58,8 @@ def blind_reset_test(model, importance, theta_star, data, objective="reconstruct
         ``n_seen`` entries; ``recovered``: the share of the change (now − anchor) that the blind reset undoes
         (1 = all of it; None when nothing changed).
     """
-    if rel_tol < 0:
-        raise ValueError(f"rel_tol={rel_tol!r} must be >= 0.")
-    params = dict(model.named_parameters())
-    missing = [n for n in importance if n not in params or n not in theta_star]
-    if missing:
-        raise ValueError(f"importance names {missing} are not parameters of model / keys of theta_star; "
-                         "pass the importance, θ* and model of the same network.")
+    blind = blind_entries(importance, theta_star, model, rel_tol)
     sets = data if isinstance(data, list) else [data]
-    top = max(float(g.max()) for g in importance.values())
-    blind = {n: g < rel_tol * top for n, g in importance.items()}
 
     def metric_of(which):
         twin = copy.deepcopy(model)
