@@ -31,8 +31,11 @@ How it is fast
   the outer product δ_n a_nᵀ, so Σ_n w_n (δ_n a_nᵀ)² = (w·δ²)ᵀ(a²) and
   Σ_n |δ_n a_nᵀ| = |δ|ᵀ|a|: one batched backward, captured with hooks, no
   per-sample gradient ever materialised (what BackPACK's ``SumGradSquared``
-  does). Any other model goes through a general ``torch.func`` path (vmap of
-  per-sample grads, in chunks); both are tested to agree.
+  does). ``nn.Conv2d`` (groups 1) and eval-mode BatchNorm get their own exact
+  per-sample rules from the same backward (unfolded patches, formed for a chunk
+  of samples at a time). Any other model goes through a general ``torch.func``
+  path (vmap of per-sample grads, in chunks); all are tested against per-sample
+  loops.
 """
 
 

@@ -1,7 +1,14 @@
 """Sums over samples of f(per-sample gradient), f = square or abs, for F and Ω.
 
-For ``nn.Linear`` layers the per-sample weight gradient is δ_n a_nᵀ, so Σ_n f(δ_n a_nᵀ) = f(δ)ᵀ f(a): one batched
-backward captured with hooks. Anything else goes through ``torch.func`` (vmap of per-sample grads, in chunks).
+One batched backward to the layer *outputs*, captured with hooks, then a per-layer rule (BackPACK's idea):
+
+* ``nn.Linear`` (2-D inputs): the per-sample weight gradient is δ_n a_nᵀ, so Σ_n f(δ_n a_nᵀ) = f(δ)ᵀ f(a);
+* ``nn.Conv2d`` (groups = 1): the per-sample weight gradient is δ_n U_nᵀ with U_n = unfold(a_n) (the patches,
+  (C_in·k·k) × positions), formed for a chunk of samples at a time and reduced with f; the bias gets f(Σ_pos δ_n);
+* ``nn.BatchNorm1d/2d`` in eval mode (running statistics, which importances always use): per-sample gradients
+  Σ_pos δ_n x̂_n (weight) and Σ_pos δ_n (bias), with x̂ the input normalised by the running statistics.
+
+A model with any other trainable layer goes through ``torch.func`` (vmap of per-sample grads, in chunks).
 """
 
 from __future__ import annotations
@@ -10,12 +17,46 @@ import itertools
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .common import _model_device, _model_dtype, _zeros_like, eval_mode, iter_batches
 
 
+_BN = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def _rule_applies(m):
+    if isinstance(m, nn.Conv2d):
+        return m.groups == 1 and m.padding_mode == "zeros" and isinstance(m.padding, tuple)
+    if isinstance(m, _BN):
+        return m.track_running_stats
+    return isinstance(m, nn.Linear)
+
+
+def _conv_weight_sum(m, a, d, f, chunk_elems=2 ** 25):
+    """Σ_n f(per-sample weight gradient) of Conv2d ``m`` for inputs a (N, C, H, W) and output gradients d."""
+    n, c_out = d.shape[:2]
+    U = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)  # (N, C·k·k, P)
+    D = d.reshape(n, c_out, -1)                                                                  # (N, C_out, P)
+    step = max(1, chunk_elems // max(1, c_out * U.shape[1]))
+    total = torch.zeros(c_out, U.shape[1], dtype=d.dtype, device=d.device)
+    for i in range(0, n, step):
+        total += f(torch.bmm(D[i:i + step], U[i:i + step].transpose(1, 2))).sum(0)
+    return total.reshape(m.weight.shape)
+
+
+def _per_channel(t):
+    """(N, C, ...) summed over every position, (N, C) as is (``sum(dim=())`` would sum over everything)."""
+    return t if t.ndim == 2 else t.sum(tuple(range(2, t.ndim)))
+
+
+def _bn_normalised(m, a):
+    shape = (1, -1) + (1,) * (a.ndim - 2)
+    return (a - m.running_mean.reshape(shape)) / torch.sqrt(m.running_var.reshape(shape) + m.eps)
+
+
 class _LinearRule:
-    """Per-sample f(gradient) sums for nn.Linear layers from one batched backward, f = square or abs.
+    """Per-sample f(gradient) sums for Linear, Conv2d and eval-mode BatchNorm layers from one batched backward.
 
     A forward hook records each Linear's input a (N, in) and output o (N, out);
     the gradients δ = ∂(Σ_n ℓ_n)/∂o are per-sample (samples do not interact in
@@ -30,8 +71,9 @@ class _LinearRule:
         ids = {id(p): n for n, p in params.items()}
         self.mods = {}
         for m in model.modules():
-            if isinstance(m, nn.Linear):
-                names = {"weight": ids.get(id(m.weight)), "bias": ids.get(id(m.bias)) if m.bias is not None else None}
+            if _rule_applies(m):
+                names = {"weight": ids.get(id(m.weight)) if m.weight is not None else None,
+                         "bias": ids.get(id(m.bias)) if m.bias is not None else None}
                 names = {k: v for k, v in names.items() if v is not None}
                 if names:
                     self.mods[m] = names
@@ -54,7 +96,9 @@ class _LinearRule:
 
     def forward_ok(self):
         mods = [r[0] for r in self.records]
-        return len(mods) == len(set(mods)) and all(a.ndim == 2 and o.ndim == 2 for _, a, o in self.records)
+        dims = {nn.Linear: (2,), nn.Conv2d: (4,), nn.BatchNorm1d: (2, 3), nn.BatchNorm2d: (4,)}
+        return len(mods) == len(set(mods)) and all(
+            a.ndim in dims[type(m)] and not (isinstance(m, _BN) and m.training) for m, a, o in self.records)
 
     def accumulate(self, terms):
         """Backward each term to the layer outputs; Σ_terms f(δ) first, then one product with f(a) per layer.
@@ -75,11 +119,49 @@ class _LinearRule:
             if fd is None:
                 continue
             names = self.mods[m]
-            if "weight" in names:
-                self.acc[names["weight"]] += fd.T @ self.f(a)
-            if "bias" in names:
-                self.acc[names["bias"]] += fd.sum(0)
+            if isinstance(m, nn.Linear):
+                if "weight" in names:
+                    self.acc[names["weight"]] += fd.T @ self.f(a)
+                if "bias" in names:
+                    self.acc[names["bias"]] += fd.sum(0)
         self.records = []
+
+    def accumulate_per_sample(self, terms):
+        """Layers whose per-sample gradients do not factor (Conv2d, BatchNorm): per term, form them from δ (in
+        chunks for convolutions) and add f of them; Linear layers go through :meth:`accumulate`'s factorisation."""
+        recs = [r for r in self.records if r[2].requires_grad]
+        outs = [o for _, _, o in recs]
+        for t, ell in enumerate(terms):
+            deltas = torch.autograd.grad(ell.sum(), outs, retain_graph=t < len(terms) - 1, allow_unused=True)
+            lin = {}
+            for (m, a, _), d in zip(recs, deltas):
+                if d is None:
+                    continue
+                names = self.mods[m]
+                if isinstance(m, nn.Linear):
+                    lin[m] = (a, d)
+                    continue
+                if isinstance(m, nn.Conv2d):
+                    if "weight" in names:
+                        self.acc[names["weight"]] += _conv_weight_sum(m, a, d, self.f)
+                    if "bias" in names:
+                        self.acc[names["bias"]] += self.f(_per_channel(d)).sum(0)
+                else:   # BatchNorm in eval mode: y = γ x̂ + β per channel
+                    if "weight" in names:
+                        self.acc[names["weight"]] += self.f(_per_channel(d * _bn_normalised(m, a))).sum(0)
+                    if "bias" in names:
+                        self.acc[names["bias"]] += self.f(_per_channel(d)).sum(0)
+            for m, (a, d) in lin.items():
+                names = self.mods[m]
+                if "weight" in names:
+                    self.acc[names["weight"]] += self.f(d).T @ self.f(a)
+                if "bias" in names:
+                    self.acc[names["bias"]] += self.f(d).sum(0)
+        self.records = []
+
+    @property
+    def only_linear(self):
+        return all(isinstance(m, nn.Linear) for m in self.mods)
 
 
 def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
@@ -91,8 +173,8 @@ def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
     """
     rule = _LinearRule(model, params, reduce)
     if method == "hooks" and not rule.static_ok:
-        raise ValueError("method='hooks' needs every trainable parameter in an nn.Linear layer; "
-                         "use method='auto' or 'func'.")
+        raise ValueError("method='hooks' needs every trainable parameter in an nn.Linear, nn.Conv2d (groups=1) "
+                         "or BatchNorm layer; use method='auto' or 'func'.")
     if method == "func" or not rule.static_ok:
         return _sum_per_sample_func(model, params, batches, losses_fn, reduce)
     n_total = 0
@@ -102,13 +184,16 @@ def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
             terms = losses_fn(model(x), y)
             if not rule.forward_ok():  # e.g. a Linear fed 3-D inputs, or called twice
                 if method == "hooks":
-                    raise ValueError("method='hooks' needs each nn.Linear called once on 2-D inputs; "
-                                     "use method='auto' or 'func'.")
+                    raise ValueError("method='hooks' needs each layer called once (nn.Linear on 2-D inputs, "
+                                     "BatchNorm in eval mode); use method='auto' or 'func'.")
                 rule.records = []
                 if n_total == 0:
                     return _sum_per_sample_func(model, params, itertools.chain([(x, y)], batches), losses_fn, reduce)
                 raise RuntimeError("model changed structure between batches")  # pragma: no cover
-            rule.accumulate(terms)
+            if rule.only_linear:
+                rule.accumulate(terms)
+            else:
+                rule.accumulate_per_sample(terms)
             n_total += len(x)
     return {n: a / n_total for n, a in rule.acc.items()}
 

@@ -313,3 +313,60 @@ def test_rank_agreement_is_spearman_on_the_weights_all_importances_see():
         importance.rank_agreement({"a": a})
     with pytest.raises(ValueError, match="different models"):
         importance.rank_agreement({"a": a, "c": {"w": torch.ones(3)}})
+
+
+# ----------------------------------------------------------------------------- convolutional layers
+
+def conv_net(seed=0):
+    """Conv2d + BatchNorm2d + ReLU + max-pool, twice, then Linear + BatchNorm1d + Dropout + Linear (VGG-like)."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(4, 5, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(5), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(5 * 2 * 2, 6), nn.BatchNorm1d(6), nn.ReLU(),
+                        nn.Dropout(0.5), nn.Linear(6, 3)).double()
+    net.train()
+    with torch.no_grad():   # non-trivial running statistics and BatchNorm affine parameters
+        for _ in range(3):
+            net(torch.randn(16, 2, 8, 8) * 2 + 0.5)
+        for m in net.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return net
+
+
+@pytest.mark.parametrize("method", ["hooks", "func"])
+def test_conv_bn_dropout_importances_equal_per_sample_loops(method):
+    model = conv_net()
+    x, y = torch.randn(13, 2, 8, 8), torch.randint(0, 3, (13,))
+    model.eval()   # the reference loop runs in eval mode, as the importances do
+    fisher = per_sample_brute(model, x, lambda n, out: [(F.softmax(out, 1)[0, c].item(), F.log_softmax(out, 1)[0, c],
+                                                         False) for c in range(3)])
+    emp = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0, y[n]], False)])
+    mas = per_sample_brute(model, x, lambda n, out: [(1.0, out.pow(2).sum(), False)])
+    mas_abs = per_sample_brute(model, x, lambda n, out: [(1.0, out.pow(2).sum(), True)])
+    model.train()  # the importances switch to eval mode themselves and restore this
+    running = model[1].running_mean.clone()
+    assert rel_err(fisher_importance(model, x, "exact", method=method, batch_size=5), fisher) < 1e-10
+    assert rel_err(fisher_importance(model, (x, y), "empirical", method=method), emp) < 1e-10
+    assert rel_err(mas_importance(model, x, method=method, batch_size=6), mas) < 1e-10
+    assert rel_err(mas_importance(model, x, form="aljundi", method=method), mas_abs) < 1e-10
+    assert model.training and torch.equal(model[1].running_mean, running)   # mode and running stats untouched
+
+
+def test_conv_rule_chunks_and_unsupported_convs_fall_back():
+    from scpviz.importance.per_sample import _conv_weight_sum
+
+    torch.manual_seed(1)
+    conv = nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=1).double()
+    a = torch.randn(7, 3, 9, 9)
+    d = torch.randn(7, 4, 5, 5)
+    want = sum(torch.autograd.grad((conv(a[n:n + 1]) * d[n:n + 1]).sum(), conv.weight)[0] ** 2 for n in range(7))
+    for chunk in (1, 200, 2 ** 25):     # one sample at a time, a few, all at once
+        assert torch.allclose(_conv_weight_sum(conv, a, d, torch.square, chunk_elems=chunk), want, rtol=1e-12)
+    grouped = nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Flatten(), nn.Linear(4 * 4 * 4, 2)).double()
+    x = torch.randn(5, 2, 6, 6)
+    want = per_sample_brute(grouped, x, lambda n, out: [(1.0, out.pow(2).sum(), False)])
+    assert rel_err(mas_importance(grouped, x), want) < 1e-10        # groups > 1: the torch.func path
+    with pytest.raises(ValueError, match="hooks"):
+        mas_importance(grouped, x, method="hooks")
