@@ -36,7 +36,7 @@ def info_lines(root=None) -> list[str]:
     import torchvision
 
     from .config import MODE_ENV, data_root, get_device, get_mode
-    from .datasets import DIGITS_NAME, MNIST_NAME, find_mnist
+    from .datasets import DIGITS_NAME, MNIST_NAME, find_mnist, find_svhn
 
     r = data_root(root)
     found = find_mnist(r)
@@ -57,6 +57,8 @@ def info_lines(root=None) -> list[str]:
         f"mode        {get_mode()} (set {MODE_ENV} to one of {', '.join(MODES)})",
         f"data root   {r}",
         f"dataset     {dataset}",
+        "svhn        " + (f"found in {find_svhn(r)}" if find_svhn(r) is not None else
+                          f"not found (put train_32x32.mat and test_32x32.mat in {r / 'SVHN'})"),
     ]
 
 

@@ -12,11 +12,13 @@ All images are converted once to float tensors in [0, 1] on the device; there
 are no per-sample Python transforms anywhere in the training path. Task streams
 (§5.1 permuted MNIST, §5.2 single digits) are built with tensor indexing.
 
-Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``streams`` (task streams).
+Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``svhn`` (SVHN's ``.mat`` files,
+grayscale), ``streams`` (task streams).
 """
 
 from .images import ImageDataset, Task
 from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, load_digits_fallback, load_mnist
+from .svhn import find_svhn, load_svhn
 from .streams import digit_tasks, permutations, permuted_mnist_tasks, pool_images
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "load_mnist",
     "load_digits_fallback",
     "find_mnist",
+    "find_svhn",
+    "load_svhn",
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",

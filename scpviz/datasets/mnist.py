@@ -17,7 +17,7 @@ from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
-DATASETS = ("mnist", "digits")
+DATASETS = ("mnist", "digits", "svhn")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -164,9 +164,10 @@ def load_digits_fallback(device=None, test_fraction: float = 0.2, seed: int = 0)
 
 
 def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
-    """Load a dataset by name: ``"mnist"`` (with fallback) or ``"digits"`` (the fallback itself).
+    """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
+    (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent).
 
-    Other datasets of later notebooks (SVHN, CIFAR-100, SYNTHIA) are added here.
+    Other datasets of later notebooks (CIFAR-100, SYNTHIA) are added here.
     """
     key = str(name).lower()
     if key == "mnist":
@@ -177,4 +178,7 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
         if bad:
             raise TypeError(f"load_dataset('digits') does not take {sorted(bad)}")
         return load_digits_fallback(**kwargs)
+    if key == "svhn":
+        from .svhn import load_svhn
+        return load_svhn(**kwargs)
     raise ValueError(f"name={name!r} is not a known dataset; choose one of {list(DATASETS)}.")

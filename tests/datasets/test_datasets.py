@@ -157,3 +157,66 @@ def test_stream_bad_sizes(tiny_mnist):
         permuted_mnist_tasks(ds, n_tasks=2, n_val=30)
     with pytest.raises(ValueError, match="n_tasks"):
         permuted_mnist_tasks(ds, n_tasks=0)
+
+
+# ----------------------------------------------------------------------------- SVHN (.mat files, torchvision's format)
+
+def _write_svhn(folder, n_train=7, n_test=4, seed=0):
+    """Small train/test .mat files exactly as SVHN ships them: X (32, 32, 3, N) uint8, y (N, 1), digit 0 → 10."""
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        X = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
+        y = rng.integers(1, 11, size=(n, 1)).astype(np.uint8)
+        y[0, 0] = 10                                     # at least one zero digit in each split
+        savemat(str(folder / f"{split}_32x32.mat"), {"X": X, "y": y})
+        out[split] = (X, y)
+    return out
+
+
+def test_svhn_loader_reads_the_mat_format(tmp_path):
+    from scpviz.datasets import find_svhn, load_dataset, load_svhn
+
+    raw = _write_svhn(tmp_path / "SVHN")
+    assert find_svhn(tmp_path) == tmp_path / "SVHN"
+    ds = load_dataset("svhn", root=tmp_path, device="cpu")
+    assert ds.name == "SVHN (grayscale, 32x32)" and ds.x_train.shape == (7, 1, 32, 32) and ds.x_test.shape == (4, 1, 32, 32)
+    X, y = raw["train"]
+    want_y = np.where(y[:, 0] == 10, 0, y[:, 0])
+    assert ds.y_train.tolist() == want_y.tolist() and ds.y_train.dtype == torch.int64 and ds.y_train[0] == 0
+    # grayscale: ITU-R BT.601 luma of the RGB pixel, by hand for a few pixels
+    for n, i, j in ((0, 0, 0), (3, 5, 17), (6, 31, 2)):
+        r, g, b = (float(v) for v in X[i, j, :, n])
+        assert float(ds.x_train[n, 0, i, j]) == pytest.approx((0.299 * r + 0.587 * g + 0.114 * b) / 255, abs=1e-6)
+    assert 0 <= float(ds.x_train.min()) and float(ds.x_train.max()) <= 1
+    small = load_svhn(tmp_path, device="cpu", size=28)
+    assert small.x_test.shape == (4, 1, 28, 28) and small.name == "SVHN (grayscale, 28x28)"
+    assert torch.allclose(small.x_test.mean((1, 2, 3)), ds.x_test.mean((1, 2, 3)), atol=0.02)   # same images
+
+
+def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path):
+    from scipy.io import savemat
+
+    from scpviz.datasets import find_svhn, load_svhn
+
+    assert find_svhn(tmp_path) is None
+    with pytest.raises(FileNotFoundError, match="train_32x32.mat and test_32x32.mat"):
+        load_svhn(tmp_path, device="cpu")
+    bad = tmp_path / "bad" / "SVHN"
+    _write_svhn(bad)
+    savemat(str(bad / "test_32x32.mat"), {"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.array([[0], [3]])})
+    with pytest.raises(ValueError, match="1..10"):
+        load_svhn(tmp_path / "bad", device="cpu")
+    with pytest.raises(ValueError, match="size="):
+        load_svhn(tmp_path, size=4)
+
+
+def test_info_reports_svhn(tmp_path):
+    from scpviz.cli import info_lines
+
+    assert any(line.startswith("svhn") and "not found" in line for line in info_lines(tmp_path))
+    _write_svhn(tmp_path / "SVHN")
+    assert any(line.startswith("svhn") and "found in" in line and "not" not in line for line in info_lines(tmp_path))
