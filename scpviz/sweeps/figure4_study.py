@@ -12,6 +12,7 @@ final mean ℓ1, the forgetting and the learning error apart (mean ± sd over or
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -230,7 +231,7 @@ def main(argv=None):
         print(format_reset_table(reset_rows(results)))
     if a.export:
         export_results(results, a.export, compact=lambda c: False, command="python -m scpviz.sweeps.figure4_study "
-                       + " ".join(argv if argv is not None else __import__("sys").argv[1:]))
+                       + " ".join(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
