@@ -30,3 +30,14 @@ def test_accelerator_benchmark_smoke():
     assert len(rows) == 5
     for r in rows[:3]:
         assert r["diff"] < 1e-4, r["metric"]  # every Γ mode equals Algorithm 1
+
+
+def test_conv_benchmark_smoke_agrees_with_the_loop_in_float64():
+    import torch
+
+    from benchmarks import conv
+
+    rows = conv.bench_conv(n=6, channels=(2, 3), hidden=(4,), repeat=1, dtype=torch.float64)
+    assert len(rows) == 2 * (3 if conv.have_backpack() else 2)
+    for r in rows:
+        assert r["ours"] > 0 and r["baseline"] > 0 and r["diff"] < 1e-10, r["metric"]

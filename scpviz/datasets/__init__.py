@@ -13,13 +13,15 @@ are no per-sample Python transforms anywhere in the training path. Task streams
 (§5.1 permuted MNIST, §5.2 single digits) are built with tensor indexing.
 
 Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``svhn`` (SVHN's ``.mat`` files,
-grayscale), ``streams`` (task streams).
+grayscale), ``mnist_m``
+(SVHN's offline stand-in: MNIST blended with photo patches), ``streams`` (task streams).
 """
 
 from .images import ImageDataset, Task
 from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, load_digits_fallback, load_mnist
+from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
-from .streams import digit_tasks, permutations, permuted_mnist_tasks, pool_images
+from .streams import digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images
 
 __all__ = [
     "DATASETS",
@@ -33,6 +35,10 @@ __all__ = [
     "find_mnist",
     "find_svhn",
     "load_svhn",
+    "MNIST_M_NAME",
+    "load_mnist_m",
+    "blend_with_photos",
+    "domain_shift_tasks",
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",

@@ -17,7 +17,7 @@ from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
-DATASETS = ("mnist", "digits", "svhn")
+DATASETS = ("mnist", "digits", "svhn", "mnist_m")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -165,7 +165,8 @@ def load_digits_fallback(device=None, test_fraction: float = 0.2, seed: int = 0)
 
 def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
-    (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent).
+    (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
+    ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`).
 
     Other datasets of later notebooks (CIFAR-100, SYNTHIA) are added here.
     """
@@ -181,4 +182,7 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     if key == "svhn":
         from .svhn import load_svhn
         return load_svhn(**kwargs)
+    if key in ("mnist_m", "mnist-m"):
+        from .mnist_m import load_mnist_m
+        return load_mnist_m(**kwargs)
     raise ValueError(f"name={name!r} is not a known dataset; choose one of {list(DATASETS)}.")

@@ -1,4 +1,5 @@
-"""Task streams built from a dataset by tensor indexing: permuted MNIST (§5.1), single digits (§5.2)."""
+"""Task streams built from datasets by tensor indexing: permuted MNIST (§5.1), single digits (§5.2), two image
+domains (MNIST → SVHN, supplementary §8.4)."""
 
 from __future__ import annotations
 
@@ -161,3 +162,78 @@ def pool_images(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
     if side * side != x[0].numel() or side % factor:
         raise ValueError(f"images of {x[0].numel()} pixels cannot be pooled by factor={factor}.")
     return F.avg_pool2d(x.reshape(n, 1, side, side), factor).flatten(1)
+
+
+def _fit_images(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 1, s, s) in [0, 1] → (N, 1, size, size) in [−1, 1] (bilinear resize, then (x − 0.5) / 0.5)."""
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"images must be (N, 1, H, W) grayscale, got shape {tuple(x.shape)}.")
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp_(0, 1)
+    return x * 2.0 - 1.0
+
+
+def domain_shift_tasks(first: ImageDataset, second: ImageDataset, size: int = 32, n_train: int | None = None,
+                       n_val: int = 0, n_test: int | None = None, subset_seed: int = 0,
+                       shared_images: bool = False, name: str | None = None) -> list[Task]:
+    """Two classification tasks on two image domains with the same labels: MNIST → SVHN (supplementary §8.4).
+
+    As the authors' loader (lihr04/corel2m, ``utils/svhn_mnist_loader.py``): grayscale images resized to
+    ``size``×``size`` (bilinear) and normalised to [−1, 1] (``Normalize([.5], [.5])``).
+
+    Parameters
+    ----------
+    first, second : ImageDataset
+        Grayscale (N, 1, H, W) images in [0, 1] with labels 0–9.
+    size : int
+    n_train, n_val, n_test : int, optional
+        Per task: a seeded random training subset with ``n_val`` validation images held out of the *training*
+        images, and the first ``n_test`` test images; ``None`` = all available.
+    subset_seed : int
+    shared_images : bool
+        ``second`` is made from the same images as ``first`` (the MNIST-M stand-in: image i of both is the same
+        digit). Task 2 then draws its training, validation and test images from indices task 1 does not use, so no
+        digit is seen twice; each task gets at most half of the images.
+    name : str, optional
+        The stream's dataset name, stored in both tasks (and so in every History); default
+        ``"<first> → <second>"``.
+
+    Returns
+    -------
+    list of two Task
+        Images (N, 1, size, size) in [−1, 1]; ``meta`` holds ``index`` and the ``indices`` used.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"size={size!r} must be an integer >= 8 (pixels per side).")
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
+        raise ValueError(f"n_val={n_val!r} must be a non-negative integer.")
+    if shared_images and (len(first.y_train) != len(second.y_train) or len(first.y_test) != len(second.y_test)):
+        raise ValueError("shared_images=True needs two datasets made from the same images (same sizes); "
+                         f"got {len(first.y_train)}/{len(second.y_train)} training images.")
+    label = name or f"{first.name} → {second.name}"
+    g = torch.Generator().manual_seed(int(subset_seed) + 7919)
+    perm_first = torch.randperm(len(first.y_train), generator=g)
+    perm_second = perm_first if shared_images else torch.randperm(len(second.y_train), generator=g)
+    parts = 2 if shared_images else 1
+    tasks, used = [], 0
+    for t, ds in enumerate((first, second)):
+        perm = perm_first if t == 0 else perm_second
+        avail = len(perm) // parts - n_val
+        if avail < 1:
+            raise ValueError(f"n_val={n_val} leaves no training images of {ds.name} ({len(perm) // parts} available).")
+        n_tr = _check_count(n_train, "n_train", avail)
+        start = used if (shared_images and t == 1) else 0
+        idx = perm[start:start + n_val + n_tr]
+        used = n_val + n_tr
+        n_te_avail = len(ds.y_test) // parts
+        n_te = _check_count(n_test, "n_test", n_te_avail)
+        te = torch.arange(n_te) + (n_te if (shared_images and t == 1) else 0)
+        dev = ds.x_train.device
+        x_tr, y_tr = ds.x_train[idx[n_val:].to(dev)], ds.y_train[idx[n_val:].to(dev)]
+        x_val = ds.x_train[idx[:n_val].to(dev)] if n_val else None
+        y_val = ds.y_train[idx[:n_val].to(dev)] if n_val else None
+        tasks.append(Task(name=ds.name, dataset=label, x_train=_fit_images(x_tr, size), y_train=y_tr,
+                          x_test=_fit_images(ds.x_test[te.to(dev)], size), y_test=ds.y_test[te.to(dev)],
+                          x_val=None if x_val is None else _fit_images(x_val, size), y_val=y_val,
+                          meta={"index": t, "indices": idx, "test_indices": te}))
+    return tasks

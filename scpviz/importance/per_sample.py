@@ -181,6 +181,7 @@ def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
     batches = iter(batches)
     with rule:
         for x, y in batches:
+            rule.records = []   # drawing y (sampled Fisher) ran a forward pass inside the hooks: not this one
             terms = losses_fn(model(x), y)
             if not rule.forward_ok():  # e.g. a Linear fed 3-D inputs, or called twice
                 if method == "hooks":

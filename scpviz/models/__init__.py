@@ -1,6 +1,8 @@
-"""Networks of the paper's experiments (§5), one module each. Sizes are configurable; defaults are the paper's."""
+"""Networks of the paper's experiments (§5, supplementary §8), one module each. Sizes are configurable; defaults are
+the paper's."""
 
 from .autoencoder import AutoEncoder
 from .mlp import MLP
+from .vgg import VGGLike
 
-__all__ = ["MLP", "AutoEncoder"]
+__all__ = ["MLP", "AutoEncoder", "VGGLike"]

@@ -161,26 +161,10 @@ def test_stream_bad_sizes(tiny_mnist):
 
 # ----------------------------------------------------------------------------- SVHN (.mat files, torchvision's format)
 
-def _write_svhn(folder, n_train=7, n_test=4, seed=0):
-    """Small train/test .mat files exactly as SVHN ships them: X (32, 32, 3, N) uint8, y (N, 1), digit 0 → 10."""
-    from scipy.io import savemat
-
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for split, n in (("train", n_train), ("test", n_test)):
-        X = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
-        y = rng.integers(1, 11, size=(n, 1)).astype(np.uint8)
-        y[0, 0] = 10                                     # at least one zero digit in each split
-        savemat(str(folder / f"{split}_32x32.mat"), {"X": X, "y": y})
-        out[split] = (X, y)
-    return out
-
-
-def test_svhn_loader_reads_the_mat_format(tmp_path):
+def test_svhn_loader_reads_the_mat_format(tmp_path, write_svhn):
     from scpviz.datasets import find_svhn, load_dataset, load_svhn
 
-    raw = _write_svhn(tmp_path / "SVHN")
+    raw = write_svhn(tmp_path / "SVHN")
     assert find_svhn(tmp_path) == tmp_path / "SVHN"
     ds = load_dataset("svhn", root=tmp_path, device="cpu")
     assert ds.name == "SVHN (grayscale, 32x32)" and ds.x_train.shape == (7, 1, 32, 32) and ds.x_test.shape == (4, 1, 32, 32)
@@ -197,7 +181,7 @@ def test_svhn_loader_reads_the_mat_format(tmp_path):
     assert torch.allclose(small.x_test.mean((1, 2, 3)), ds.x_test.mean((1, 2, 3)), atol=0.02)   # same images
 
 
-def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path):
+def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path, write_svhn):
     from scipy.io import savemat
 
     from scpviz.datasets import find_svhn, load_svhn
@@ -206,7 +190,7 @@ def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train_32x32.mat and test_32x32.mat"):
         load_svhn(tmp_path, device="cpu")
     bad = tmp_path / "bad" / "SVHN"
-    _write_svhn(bad)
+    write_svhn(bad)
     savemat(str(bad / "test_32x32.mat"), {"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.array([[0], [3]])})
     with pytest.raises(ValueError, match="1..10"):
         load_svhn(tmp_path / "bad", device="cpu")
@@ -214,9 +198,99 @@ def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path):
         load_svhn(tmp_path, size=4)
 
 
-def test_info_reports_svhn(tmp_path):
+def test_info_reports_svhn(tmp_path, write_svhn):
     from scpviz.cli import info_lines
 
     assert any(line.startswith("svhn") and "not found" in line for line in info_lines(tmp_path))
-    _write_svhn(tmp_path / "SVHN")
+    write_svhn(tmp_path / "SVHN")
     assert any(line.startswith("svhn") and "found in" in line and "not" not in line for line in info_lines(tmp_path))
+
+
+# ----------------------------------------------------------------------------- MNIST-M stand-in and the two-domain stream
+
+def test_blend_with_photos_equals_a_crop_loop():
+    from scpviz.datasets import blend_with_photos
+
+    g = torch.Generator().manual_seed(3)
+    digits = torch.rand(9, 1, 6, 6, generator=g)
+    photos = torch.randint(0, 256, (2, 3, 11, 13), generator=g, dtype=torch.uint8)
+    out = blend_with_photos(digits, photos, seed=5, chunk=4)
+    # the same draws, in the documented order, and a plain slice per image
+    r = torch.Generator().manual_seed(5)
+    which, top, left = (torch.randint(k, (9,), generator=r) for k in (2, 11 - 6 + 1, 13 - 6 + 1))
+    for n in range(9):
+        patch = photos[which[n], :, top[n]:top[n] + 6, left[n]:left[n] + 6].double() / 255
+        assert torch.allclose(out[n].double(), (patch - digits[n].double()).abs(), atol=1e-6)
+    assert torch.equal(out, blend_with_photos(digits, photos, seed=5))          # deterministic from the seed
+    assert not torch.equal(out, blend_with_photos(digits, photos, seed=6))
+    with pytest.raises(ValueError, match="digits must be"):
+        blend_with_photos(torch.rand(2, 3, 6, 6), photos)
+    with pytest.raises(ValueError, match="smaller than"):
+        blend_with_photos(torch.rand(2, 1, 20, 20), photos)
+
+
+def test_mnist_m_stand_in_is_labelled_seeded_and_keeps_labels():
+    from scpviz.datasets import MNIST_M_NAME, load_digits_fallback, load_mnist_m, mnist_m
+
+    base = load_digits_fallback(device="cpu")
+    mnist_m._CACHE.clear()
+    a = load_mnist_m(base, seed=0, size=32, device="cpu")
+    assert a.name.startswith(MNIST_M_NAME) and "stand-in for SVHN" in a.name and base.name in a.name
+    assert a.x_train.shape == (len(base.y_train), 1, 32, 32) and a.x_test.shape == (len(base.y_test), 1, 32, 32)
+    assert torch.equal(a.y_train, base.y_train) and torch.equal(a.y_test, base.y_test)
+    assert 0 <= float(a.x_train.min()) and float(a.x_train.max()) <= 1
+    assert load_mnist_m(base, seed=0, size=32, device="cpu") is a                     # cached per process
+    mnist_m._CACHE.clear()
+    b = load_mnist_m(base, seed=0, size=32, device="cpu")
+    assert b is not a and torch.equal(a.x_train, b.x_train)                          # deterministic from the seed
+    c = load_mnist_m(base, seed=1, size=32, device="cpu")
+    assert not torch.equal(a.x_train, c.x_train)
+    colour = load_mnist_m(base, seed=0, size=32, color=True, device="cpu")
+    assert colour.x_train.shape[1] == 3
+    # grayscale = BT.601 luma of the colour version (quantised to 8 bits as a photo would be)
+    luma = (colour.x_train * torch.tensor([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1) * 255).round().sum(1, keepdim=True)
+    assert torch.allclose(a.x_train, luma / 255, atol=2 / 255)
+    # not noise: the photo backgrounds differ from the black MNIST background, the digit strokes stay visible
+    assert float(a.x_train[:, :, :3, :3].mean()) > 0.1 > float(base.x_train[:, :, :3, :3].mean())
+    assert load_dataset("mnist_m", base=base, device="cpu") is b
+    with pytest.raises(ValueError, match="size"):
+        load_mnist_m(base, size=4, device="cpu")
+
+
+def test_domain_shift_tasks_resize_normalise_and_keep_shared_images_apart():
+    from scpviz.datasets import domain_shift_tasks, load_digits_fallback, load_mnist_m
+
+    base = load_digits_fallback(device="cpu")
+    stand_in = load_mnist_m(base, seed=0, size=32, device="cpu")
+    t1, t2 = domain_shift_tasks(base, stand_in, size=32, n_train=200, n_val=50, n_test=100, shared_images=True)
+    assert t1.dataset == t2.dataset == f"{base.name} → {stand_in.name}"
+    assert (t1.name, t2.name) == (base.name, stand_in.name)
+    for t in (t1, t2):
+        assert t.x_train.shape == (200, 1, 32, 32) and t.x_val.shape == (50, 1, 32, 32) and t.x_test.shape == (100, 1, 32, 32)
+        assert float(t.x_train.min()) >= -1 and float(t.x_train.max()) <= 1 and float(t.x_train.min()) < -0.9
+    # no digit image in both tasks (the stand-in's image i is base image i)
+    assert not set(t1.meta["indices"].tolist()) & set(t2.meta["indices"].tolist())
+    assert not set(t1.meta["test_indices"].tolist()) & set(t2.meta["test_indices"].tolist())
+    # labels follow the images; task 1's images are the base images, resized and mapped to [-1, 1]
+    i = t1.meta["indices"][50 + 3]
+    assert t1.y_train[3] == base.y_train[i]
+    up = torch.nn.functional.interpolate(base.x_train[i:i + 1], size=(32, 32), mode="bilinear", align_corners=False)
+    assert torch.allclose(t1.x_train[3], up[0].clamp(0, 1) * 2 - 1, atol=1e-6)
+    # asking for more than half: each task gets at most half of the shared images
+    a, b = domain_shift_tasks(base, stand_in, n_train=None, n_val=10, shared_images=True)
+    assert len(a.x_train) + len(b.x_train) + 20 <= len(base.y_train)
+    with pytest.raises(ValueError, match="shared_images"):
+        domain_shift_tasks(base, load_mnist_m(base, seed=0, size=32, device="cpu").__class__(
+            "x", base.x_train[:5], base.y_train[:5], base.x_test, base.y_test, "x"), shared_images=True)
+    with pytest.raises(ValueError, match="size"):
+        domain_shift_tasks(base, stand_in, size=4)
+
+
+def test_domain_shift_tasks_read_generated_svhn(tmp_path, write_svhn):
+    from scpviz.datasets import domain_shift_tasks, load_digits_fallback, load_svhn
+
+    write_svhn(tmp_path / "SVHN", n_train=30, n_test=12)
+    t1, t2 = domain_shift_tasks(load_digits_fallback(device="cpu"), load_svhn(tmp_path, device="cpu"), n_train=20,
+                                n_val=5, n_test=10)
+    assert t2.x_train.shape == (20, 1, 32, 32) and t2.x_test.shape == (10, 1, 32, 32) and "SVHN" in t2.dataset
+    assert set(t2.y_train.tolist()) <= set(range(10))

@@ -370,3 +370,43 @@ def test_conv_rule_chunks_and_unsupported_convs_fall_back():
     assert rel_err(mas_importance(grouped, x), want) < 1e-10        # groups > 1: the torch.func path
     with pytest.raises(ValueError, match="hooks"):
         mas_importance(grouped, x, method="hooks")
+
+
+def tiny_vgg(seed=0):
+    """Figure 8's layout (scpviz.models.VGGLike) at toy widths, float64, with non-trivial BatchNorm statistics."""
+    from scpviz.models import VGGLike
+
+    net = VGGLike(image_size=10, channels=(3, 4), hidden=(5,), dropout=0.5, seed=seed).double()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(16, 1, 10, 10, dtype=torch.float64) * 1.5 + 0.3)
+        for m in net.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return net
+
+
+def test_vgg_like_importances_equal_per_sample_loops_and_algorithm1():
+    """The MNIST → SVHN network (issue 18): F (exact, sampled, empirical), Ω and Γ by the per-layer rules equal a
+    loop over samples (Γ: Algorithm 1 verbatim), BatchNorm in eval mode, Dropout off, running stats untouched."""
+    model = tiny_vgg()
+    x, y = torch.randn(11, 1, 10, 10, dtype=torch.float64), torch.randint(0, 10, (11,))
+    model.eval()
+    fisher = per_sample_brute(model, x, lambda n, out: [(F.softmax(out, 1)[0, c].item(), F.log_softmax(out, 1)[0, c],
+                                                         False) for c in range(10)])
+    emp = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0, y[n]], False)])
+    with torch.no_grad():    # the labels the sampled Fisher draws: y ~ p(·|x) from a generator seeded with 4
+        drawn = torch.multinomial(F.softmax(model(x), 1), 1, generator=torch.Generator().manual_seed(4)).squeeze(1)
+    sampled = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0, drawn[n]], False)])
+    mas = per_sample_brute(model, x, lambda n, out: [(1.0, out.pow(2).sum(), False)])
+    sl = random_slices(7, 10, seed=2)
+    gamma_ref = scp_importance_reference(model, x, sl)
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    assert rel_err(fisher_importance(model, x, "exact", method="hooks", batch_size=4), fisher) < 1e-10
+    assert rel_err(fisher_importance(model, (x, y), "empirical", method="hooks"), emp) < 1e-10
+    assert rel_err(fisher_importance(model, x, "sample", seed=4, method="hooks"), sampled) < 1e-10
+    assert rel_err(mas_importance(model, x, method="hooks", batch_size=5), mas) < 1e-10
+    assert rel_err(scp_importance(model, x, slices=sl, batch_size=4), gamma_ref) < 1e-10
+    assert model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
