@@ -33,10 +33,16 @@ def _rule_applies(m):
     return isinstance(m, nn.Linear)
 
 
-def _conv_weight_sum(m, a, d, f, chunk_elems=2 ** 25):
-    """Σ_n f(per-sample weight gradient) of Conv2d ``m`` for inputs a (N, C, H, W) and output gradients d."""
+def _patches(m, a):
+    """The unfolded input patches of Conv2d ``m``: (N, C·k·k, positions)."""
+    return F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
+
+
+def _conv_weight_sum(m, a, d, f, chunk_elems=2 ** 25, U=None):
+    """Σ_n f(per-sample weight gradient) of Conv2d ``m`` for inputs a (N, C, H, W) and output gradients d
+    (``U``: :func:`_patches` of ``a``, when the caller already has them)."""
     n, c_out = d.shape[:2]
-    U = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)  # (N, C·k·k, P)
+    U = _patches(m, a) if U is None else U                                                      # (N, C·k·k, P)
     D = d.reshape(n, c_out, -1)                                                                  # (N, C_out, P)
     step = max(1, chunk_elems // max(1, c_out * U.shape[1]))
     total = torch.zeros(c_out, U.shape[1], dtype=d.dtype, device=d.device)
@@ -131,6 +137,7 @@ class _LinearRule:
         chunks for convolutions) and add f of them; Linear layers go through :meth:`accumulate`'s factorisation."""
         recs = [r for r in self.records if r[2].requires_grad]
         outs = [o for _, _, o in recs]
+        patches = {}   # a convolution's patches depend on its input only: unfolded once, used by every term
         for t, ell in enumerate(terms):
             deltas = torch.autograd.grad(ell.sum(), outs, retain_graph=t < len(terms) - 1, allow_unused=True)
             lin = {}
@@ -143,7 +150,9 @@ class _LinearRule:
                     continue
                 if isinstance(m, nn.Conv2d):
                     if "weight" in names:
-                        self.acc[names["weight"]] += _conv_weight_sum(m, a, d, self.f)
+                        if m not in patches:
+                            patches[m] = _patches(m, a)
+                        self.acc[names["weight"]] += _conv_weight_sum(m, a, d, self.f, U=patches[m])
                     if "bias" in names:
                         self.acc[names["bias"]] += self.f(_per_channel(d)).sum(0)
                 else:   # BatchNorm in eval mode: y = γ x̂ + β per channel
@@ -179,6 +188,8 @@ def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
         return _sum_per_sample_func(model, params, batches, losses_fn, reduce)
     n_total = 0
     batches = iter(batches)
+    if any(isinstance(m, nn.Conv2d) for m in rule.mods):
+        batches = _split_for_patches(model, rule, batches)
     with rule:
         for x, y in batches:
             rule.records = []   # drawing y (sampled Fisher) ran a forward pass inside the hooks: not this one
@@ -197,6 +208,26 @@ def _sum_per_sample(model, params, batches, losses_fn, reduce, method):
                 rule.accumulate_per_sample(terms)
             n_total += len(x)
     return {n: a / n_total for n, a in rule.acc.items()}
+
+
+def _split_for_patches(model, rule, batches, budget_bytes=2 ** 28):
+    """Re-cut ``batches`` so that the unfolded patches of every convolution of one batch (kept for all terms) stay
+    under ``budget_bytes``: one sample is run first to measure them."""
+    first = next(batches, None)
+    if first is None:
+        return iter(())
+    x, y = first
+    with rule, torch.no_grad():
+        model(x[:1])
+    per_sample = sum(_patches(m, a).numel() * a.element_size() for m, a, _ in rule.records if isinstance(m, nn.Conv2d))
+    rule.records = []
+    step = max(1, budget_bytes // max(1, per_sample))
+
+    def cut():
+        for xb, yb in itertools.chain([first], batches):
+            for i in range(0, len(xb), step):
+                yield xb[i:i + step], (None if yb is None else yb[i:i + step])
+    return cut()
 
 
 def _sum_per_sample_func(model, params, batches, losses_fn, reduce, chunk=None):

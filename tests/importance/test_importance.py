@@ -410,3 +410,24 @@ def test_vgg_like_importances_equal_per_sample_loops_and_algorithm1():
     assert rel_err(mas_importance(model, x, method="hooks", batch_size=5), mas) < 1e-10
     assert rel_err(scp_importance(model, x, slices=sl, batch_size=4), gamma_ref) < 1e-10
     assert model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+
+
+def test_conv_batches_are_cut_to_bound_the_patches(monkeypatch):
+    """The unfolded patches are kept for every term of a batch; batches are cut so that they fit a budget — with a
+    budget of one sample, the result is the same."""
+    from scpviz.importance import per_sample
+
+    model = tiny_vgg(1)
+    x = torch.randn(9, 1, 10, 10, dtype=torch.float64)
+    whole = fisher_importance(model, x, "exact", method="hooks")
+    cuts = []
+    real = per_sample._split_for_patches
+
+    def tiny_budget(model, rule, batches, budget_bytes=None):
+        out = list(real(model, rule, batches, budget_bytes=8))
+        cuts.append(len(out))
+        return iter(out)
+
+    monkeypatch.setattr(per_sample, "_split_for_patches", tiny_budget)
+    one_by_one = fisher_importance(model, x, "exact", method="hooks")
+    assert cuts == [9] and rel_err(one_by_one, whole) < 1e-12
