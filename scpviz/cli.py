@@ -58,7 +58,8 @@ def info_lines(root=None) -> list[str]:
         f"data root   {r}",
         f"dataset     {dataset}",
         "svhn        " + (f"found in {find_svhn(r)}" if find_svhn(r) is not None else
-                          f"not found (put train_32x32.mat and test_32x32.mat in {r / 'SVHN'})"),
+                          f"not found (put train_32x32.mat and test_32x32.mat in {r / 'SVHN'}); "
+                          "mnist_svhn uses the MNIST-M stand-in"),
     ]
 
 

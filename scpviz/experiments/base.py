@@ -66,9 +66,9 @@ class FigureSpec:
         Which figure of the paper (``"Figure 3a"``); ``""`` for a figure of ours.
     plot : str
         Name of the function in :mod:`scpviz.viz.plots` that draws it.
-    input : {"rows", "run", "by_method"}
-        What the function takes: the summary rows of all runs, one run's History, or ``{label: History}``
-        with the first run of each method.
+    input : {"rows", "run", "by_method", "seeds_by_method"}
+        What the function takes: the summary rows of all runs, one run's History, ``{label: History}``
+        with the first run of each method, or ``{label: [History, ...]}`` with every seed of each method's first λ.
     filename : str
         File stem when the command line saves it.
     reference : str, optional
@@ -275,10 +275,13 @@ class Experiment:
         model = self.model(cfg, tasks).to(device)
         cons = self.consolidation(cfg, model, tasks)
         on_task_end, finish = self.recorder(cfg, tasks, cons)
-        hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
-                              batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
-                              optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
-                              config=cfg, on_epoch=on_epoch, on_task_end=on_task_end)
+        # the global random stream (Dropout's masks) seeded by the run's seed, without touching the caller's
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(cfg["seed"])
+            hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
+                                  batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
+                                  optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
+                                  config=cfg, on_epoch=on_epoch, on_task_end=on_task_end)
         if finish is not None:
             finish(hist)
         return hist

@@ -93,6 +93,24 @@ class VGGLike(nn.Module):
         self.in_channels, self.image_size, self.n_classes = in_channels, image_size, n_classes
         self.channels, self.hidden, self.feature_shape = channels, hidden, shape
 
+    def freeze_batchnorm(self, frozen: bool = True) -> "VGGLike":
+        """Keep every BatchNorm layer in eval mode from now on, also while training: it normalises with its running
+        statistics and no longer updates them (its γ, β stay trainable). ``model.train()`` leaves them frozen.
+
+        A continual-learning remedy (notebook 08): the running statistics are buffers that no importance covers, so
+        while a new task is learned they follow its images and the old task's inputs are normalised with them.
+        """
+        self.batchnorm_frozen = bool(frozen)
+        return self.train(self.training)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if getattr(self, "batchnorm_frozen", False):
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels or tuple(x.shape[2:]) != (self.image_size,) * 2:
             raise ValueError(f"VGGLike expects images of shape (N, {self.in_channels}, {self.image_size}, "

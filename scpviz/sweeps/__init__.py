@@ -6,7 +6,8 @@ tables), ``comparison`` (forgetting / intransigence per method, differences pair
 """
 
 from .backends import BACKENDS, SweepWarning, run_configs
-from .comparison import chosen_runs_by_seed, continual_metrics, format_metrics_table, paired_difference
+from .comparison import (batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, format_batchnorm_restore_table,
+                         format_metrics_table, paired_difference)
 from .cache import CacheWarning, cached_run, config_key, load_results
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
@@ -15,4 +16,5 @@ from .selection import choose_lambda, format_table, group_runs, row_metric, summ
 __all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key", "load_results",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric", "format_table",
            "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
-           "continual_metrics", "paired_difference", "format_metrics_table"]
+           "continual_metrics", "paired_difference", "format_metrics_table", "batchnorm_restore_rows",
+           "format_batchnorm_restore_table"]

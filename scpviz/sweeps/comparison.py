@@ -15,7 +15,8 @@ from scipy import stats
 
 from .selection import METHOD_ORDER, group_runs
 
-__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table"]
+__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table",
+           "batchnorm_restore_rows", "format_batchnorm_restore_table"]
 
 METRICS = ("final", "forgetting", "backward_transfer", "intransigence", "learning")
 
@@ -120,5 +121,49 @@ def format_metrics_table(rows) -> str:
         cells = [r["method"], str(len(r["seeds"])), m.format(r["final"]["mean"], r["final"]["sd"])]
         for k in METRICS[1:4]:
             cells.append("-" if r[k] is None else f"{r[k]['mean'] * m.scale:+.2f} ± {r[k]['sd'] * m.scale:.2f}")
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def batchnorm_restore_rows(results) -> list:
+    """One row per (method, λ) of runs that recorded the BatchNorm-restore test (``extras["bn_restore"]``, see
+    :func:`scpviz.training.batchnorm_restore_test`): every task's final test metric as trained and with BatchNorm's
+    running statistics put back to their end-of-task-1 values, mean and sd over seeds.
+
+    Returns
+    -------
+    list of dict
+        ``method``, ``lam``, ``n_seeds``, ``task_names``, ``now`` and ``restored`` (each ``{"mean": [...], "sd":
+        [...]}`` over tasks), ``metric``; in the order none, EWC, MAS, SCP, then λ.
+    """
+    groups = {}
+    for cfg, hist in results:
+        rec = hist.extras.get("bn_restore")
+        if rec is not None:
+            groups.setdefault((cfg["method"], cfg["lam"]), []).append((hist, rec))
+    if not groups:
+        raise ValueError("no run in results recorded the BatchNorm-restore test: run with bn_restore_test=True.")
+    rows = []
+    for (method, lam), runs in sorted(groups.items(), key=lambda kv: (METHOD_ORDER.get(kv[0][0], 9), kv[0][1])):
+        row = {"method": method, "lam": lam, "n_seeds": len(runs), "task_names": runs[0][0].task_names,
+               "metric": runs[0][0].metric}
+        for key in ("now", "restored"):
+            a = np.array([rec[key] for _, rec in runs], dtype=float)
+            row[key] = {"mean": a.mean(0).tolist(), "sd": (a.std(0, ddof=1) if len(a) > 1 else 0 * a[0]).tolist()}
+        rows.append(row)
+    return rows
+
+
+def format_batchnorm_restore_table(rows) -> str:
+    """A Markdown table of :func:`batchnorm_restore_rows`: each task as trained → with task 1's statistics."""
+    m = rows[0]["metric"]
+    names = rows[0]["task_names"]
+    head = ["method", "λ", "seeds"] + [f"{n}: as trained → task-1 statistics" for n in names]
+    lines = [" | ".join(head), "|".join(["---"] * len(head))]
+    for r in rows:
+        cells = [r["method"], "-" if r["method"] == "none" else f"{r['lam']:g}", str(r["n_seeds"])]
+        for j in range(len(names)):
+            cells.append(f"{m.format(r['now']['mean'][j], r['now']['sd'][j])} → "
+                         f"{m.format(r['restored']['mean'][j], r['restored']['sd'][j])}")
         lines.append(" | ".join(cells))
     return "\n".join(lines)

@@ -2,10 +2,11 @@
 
 Modules: ``objectives`` (loss + metric), ``history`` (a run's record and its continual-learning metrics),
 ``engine`` (``train_task``, ``train_sequence``, ``evaluate``, ``adam``), ``blind_reset`` (the causal test of a
-penalty's blind spot).
+penalty's blind spot), ``batchnorm_restore`` (the same kind of test for BatchNorm's running statistics).
 """
 
 from .engine import adam, evaluate, train_sequence, train_task
+from .batchnorm_restore import batchnorm_restore_test, batchnorm_statistics
 from .blind_reset import blind_entries, blind_reset_test
 from .history import History
 from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES, RECONSTRUCTION,
@@ -14,4 +15,5 @@ from .objectives import (ACCURACY, CLASSIFICATION, L1_ERROR, METRICS, OBJECTIVES
 
 __all__ = ["train_task", "train_sequence", "evaluate", "adam", "History", "Objective", "Metric", "ACCURACY",
            "L1_ERROR", "METRICS", "metric_named", "CLASSIFICATION", "RECONSTRUCTION", "OBJECTIVES", "objective",
-           "RECONSTRUCTION_LOSSES", "reconstruction_objective", "blind_reset_test", "blind_entries"]
+           "RECONSTRUCTION_LOSSES", "reconstruction_objective", "blind_reset_test", "blind_entries",
+           "batchnorm_statistics", "batchnorm_restore_test"]

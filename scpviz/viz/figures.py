@@ -7,7 +7,7 @@ from ..experiments import get
 from ..sweeps import summarize
 from . import plots
 
-__all__ = ["first_run_per_method", "chosen_runs", "draw_figures"]
+__all__ = ["first_run_per_method", "seeds_per_method", "chosen_runs", "draw_figures"]
 
 
 def first_run_per_method(results) -> dict:
@@ -15,6 +15,16 @@ def first_run_per_method(results) -> dict:
     out = {}
     for cfg, hist in results:
         out.setdefault(_label(cfg), hist)
+    return out
+
+
+def seeds_per_method(results) -> dict:
+    """``{label: [History, ...]}``: every seed of each method's first λ (Figure 7b's mean ± sd curves)."""
+    first, out = {}, {}
+    for cfg, hist in results:
+        lam = first.setdefault(cfg["method"], cfg["lam"])
+        if cfg["lam"] == lam:
+            out.setdefault(_label(cfg), []).append(hist)
     return out
 
 
@@ -58,11 +68,13 @@ def draw_figures(experiment, results) -> dict:
         elif spec.input == "run":
             for cfg, hist in results:
                 figs[f"{cfg['method']}_lam{cfg['lam']:g}_seed{cfg['seed']}_{spec.filename}"] = fn(hist)
+        elif spec.input == "seeds_by_method":
+            figs[spec.filename] = fn(seeds_per_method(results))
         elif spec.input == "by_method":
             runs = first_run_per_method([(c, h) for c, h in results if "snapshots" in h.extras])
             if runs:
                 figs[spec.filename] = fn(runs)
         else:
             raise ValueError(f"figure {spec.filename!r} of {exp.name} has input={spec.input!r}; "
-                             f"expected 'rows', 'run' or 'by_method'.")
+                             f"expected 'rows', 'run', 'by_method' or 'seeds_by_method'.")
     return figs

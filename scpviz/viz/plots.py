@@ -7,6 +7,8 @@ in every figure of the collection.
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -17,7 +19,7 @@ __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_C
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
            "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_stability_plasticity", "plot_task_change", "plot_forgetting_and_learning", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid",
-           "plot_study_overview", "plot_study_lambda"]
+           "plot_study_overview", "plot_study_lambda", "plot_task_panels"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c", "l2": "#9467bd"}
 METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)",
@@ -52,8 +54,8 @@ def _np(x):
     return np.asarray(x)
 
 
-def show_images(images, labels=None, ncols=10, title=None, ax=None):
-    """A grid of grey-scale images (N×28×28, N×1×28×28 or N×784) on one axes.
+def show_images(images, labels=None, ncols=10, title=None, ax=None, cmap="gray_r"):
+    """A grid of grey-scale images (N×28×28, N×1×28×28 or N×784) in [0, 1] on one axes.
 
     Parameters
     ----------
@@ -63,6 +65,8 @@ def show_images(images, labels=None, ncols=10, title=None, ax=None):
     ncols : int
     title : str, optional
         Put the dataset's name here.
+    cmap : str
+        ``"gray_r"`` (dark ink on white paper, for MNIST) or ``"gray"`` (the pixel values as they are, for photos).
     """
     x = _np(images).astype(float)
     n = x.shape[0]
@@ -79,7 +83,7 @@ def show_images(images, labels=None, ncols=10, title=None, ax=None):
         r, c = divmod(i, ncols)
         canvas[r * (side + 2) + 1:r * (side + 2) + 1 + side, c * (side + 2) + 1:c * (side + 2) + 1 + side] = x[i]
     fig, ax = new_axes(ax, figsize=(ncols * 0.6 + 0.4, nrows * 0.7 + 0.5))
-    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=max(1.0, canvas.max()))
+    ax.imshow(canvas, cmap=cmap, vmin=0, vmax=max(1.0, canvas.max()))
     ax.set_xticks([])
     ax.set_yticks([])
     if labels is not None:
@@ -785,4 +789,87 @@ def plot_study_lambda(rows, variant, method, lam=None, ax=None, dataset="MNIST")
     ax.set_xscale("log")
     _label(ax, f"λ ({METHOD_LABELS.get(method, method)})", "ℓ1 error (lower is better)",
            f"{dataset}, variant {variant}: {METHOD_LABELS.get(method, method)} vs λ (dashed: none)", legend=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- MNIST → SVHN (notebook 08)
+def _method_of(label: str) -> str:
+    """The method a curve label names: ``"scp"``, ``"SCP λ=1000"`` → ``"scp"``; ``"no consolidation"`` → ``"none"``."""
+    for m, text in METHOD_LABELS.items():
+        if label == text:
+            return m
+    word = str(label).split()[0].strip(",").lower() if str(label).split() else ""
+    return word if word in METHOD_COLORS else str(label)
+
+
+def _curve_label(label: str, method: str) -> str:
+    """``"scp, λ=1000"`` → ``"SCP (Γ), λ=1000"``; labels that are not a method's name stay as they are."""
+    if method in METHOD_LABELS and str(label).lower().startswith(method):
+        return METHOD_LABELS[method] + str(label)[len(method):]
+    return METHOD_LABELS.get(label, label) if label in METHOD_LABELS else str(label)
+
+
+def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
+    """Figure 7b: the metric of task 1, of task 2 and their average over training time, one curve per method
+    (mean ± sd over seeds), the spans in which each task is trained shaded (blue: task 1, red: task 2).
+
+    Parameters
+    ----------
+    runs : dict
+        ``{label: History or list of History}``; the label is a method name (``"scp"``) or starts with one
+        (``"SCP λ=1000"``, ``"no consolidation"``), which picks the colour. Lists are averaged point by point (the seeds of one
+        configuration).
+    split : {"test", "val"}
+    axes : sequence of 3 Axes, optional
+    dataset : str, optional
+        Default: the first History's ``dataset``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    runs = {k: (v if isinstance(v, (list, tuple)) else [v]) for k, v in runs.items()}
+    if not runs or not all(runs.values()):
+        raise ValueError("runs is empty: give {method: History or [History, ...]} with at least one run.")
+    first = next(iter(runs.values()))[0]
+    if len(first.task_names) < 2:
+        raise ValueError(f"runs have {len(first.task_names)} task(s): Figure 7b needs two.")
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained", sharey=True)
+    else:
+        fig = axes[0].figure
+    metric = first.metric
+    tasks = np.array([pt["task"] for pt in first.points])
+    x = np.arange(1, len(tasks) + 1)
+    names = [first.task_names[0], first.task_names[1], "average of the tasks seen"]
+    for k, ax in enumerate(axes):
+        for t, color in ((0, "#c6dbef"), (1, "#fcbba1")):
+            span = x[tasks == t]
+            if len(span):
+                ax.axvspan(span[0] - 0.5, span[-1] + 0.5, color=color, alpha=0.5, zorder=0, lw=0)
+        for label, hs in runs.items():
+            method = _method_of(label)
+            curves = []
+            for h in hs:
+                M = metric.scale * h.matrix(split)
+                curves.append(M[:, k] if k < 2 else np.nanmean(M, axis=1))
+            C = np.vstack(curves)
+            with warnings.catch_warnings():      # task 2 is NaN (not seen) before its span
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmean(C, 0)
+                sd = np.nanstd(C, 0, ddof=1) if len(hs) > 1 else None
+            ax.plot(x, m, color=METHOD_COLORS.get(method), lw=1.6,
+                    label=f"{_curve_label(label, method)} ({len(hs)} run{'s' * (len(hs) > 1)})")
+            if sd is not None:
+                ax.fill_between(x, m - sd, m + sd, color=METHOD_COLORS.get(method), alpha=0.2, lw=0)
+        ax.set_title(names[k], fontsize=10)
+        ax.set_xlabel("training time (epochs)")
+        limits = _metric_ylim(metric)
+        if limits is not None:
+            ax.set_ylim(*limits)
+    axes[0].set_ylabel(f"{split} {metric.label}")
+    axes[2].legend(fontsize=7, loc="lower left")
+    dataset = dataset or first.dataset
+    fig.suptitle(title or f"{dataset}: {budget_label(first.config, len(first.task_names))} (Figure 7b; shaded: "
+                 "task 1 trained in blue, task 2 in red)", fontsize=10)
     return fig

@@ -27,7 +27,7 @@ from . import plots
 
 __all__ = ["stability_plasticity_explorer", "digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
-           "riemannian_explorer", "autoencoder_explorer", "study_explorer"]
+           "riemannian_explorer", "autoencoder_explorer", "study_explorer", "domain_shift_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -52,6 +52,35 @@ def _tag(box, name, main, out, readout=None, toggles=()):
     for t in toggles:
         t.add_class("scpviz-toggle")
     return box
+
+
+def _follow_grid(box, out, lam_s, others, grid, draw, initial=None):
+    """Wire a λ ``SelectionSlider`` whose options are ``grid()`` — the sorted λ of whatever the ``others`` controls
+    select — and redraw on every change: a change of the others re-reads the grid and keeps λ if it is still in it
+    (else the middle one); the first λ is ``initial`` when it is in the grid."""
+    state = {"syncing": False}
+
+    def sync(first=False):
+        lams = grid()
+        want = initial if first else lam_s.value
+        keep = want if want in lams else lams[len(lams) // 2]
+        state["syncing"] = True
+        try:
+            lam_s.options = [(f"{v:g}", v) for v in lams]
+            lam_s.value = keep
+        finally:
+            state["syncing"] = False
+
+    def changed(change):
+        if change["owner"] is not lam_s:
+            sync()
+        if not state["syncing"]:
+            _redraw(box, out, draw)
+
+    sync(first=True)
+    for w in (lam_s, *others):
+        w.observe(changed, names="value")
+    _redraw(box, out, draw)
 
 
 def stability_plasticity_explorer(runs, lam=None):
@@ -543,20 +572,9 @@ def study_explorer(rows, variant="paper", method="scp", dataset="MNIST"):
     box = W.VBox([W.HBox([var_d, meth_t]), lam_s, readout, out])
     box.lam, box.method, box.variant = lam_s, meth_t, var_d
     _tag(box, "study-explorer", lam_s, out, readout=readout, toggles=[meth_t])
-    state = {"syncing": False}
 
     def grid():
         return sorted(r["lam"] for r in rows if r["variant"] == var_d.value and r["method"] == meth_t.value)
-
-    def sync(initial=False):
-        lams = grid()
-        keep = lam_s.value if (lam_s.value in lams and not initial) else lams[len(lams) // 2]
-        state["syncing"] = True
-        try:
-            lam_s.options = [(f"{v:g}", v) for v in lams]
-            lam_s.value = keep
-        finally:
-            state["syncing"] = False
 
     def draw():
         r = next(r for r in rows if r["variant"] == var_d.value and r["method"] == meth_t.value
@@ -571,14 +589,57 @@ def study_explorer(rows, variant="paper", method="scp", dataset="MNIST"):
                          f"{cell('learning')}")
         return plots.plot_study_lambda(rows, var_d.value, meth_t.value, lam=lam_s.value, dataset=dataset)
 
-    def changed(change):
-        if change["owner"] is not lam_s:
-            sync()
-        if not state["syncing"]:
-            _redraw(box, out, draw)
+    _follow_grid(box, out, lam_s, (meth_t, var_d), grid, draw)
+    return box
 
-    sync(initial=True)
-    for w in (lam_s, meth_t, var_d):
-        w.observe(changed, names="value")
-    _redraw(box, out, draw)
+
+def domain_shift_explorer(results, method="scp", lam=None):
+    """Drag λ through a two-task grid (notebook 08, Figure 7b): task 1, task 2 and their average over training
+    for one method at the λ chosen, against no consolidation, mean ± sd over the grid's seeds.
+
+    ``results``: ``(config, History)`` pairs of a sweep (e.g. the shipped MNIST → MNIST-M grid); nothing is trained.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (slider), ``method`` (toggle), ``runs`` (the runs shown), ``figure``.
+    """
+    results = list(results)
+    methods = [m for m in ("ewc", "mas", "scp") if any(c["method"] == m for c, _ in results)]
+    if not methods:
+        raise ValueError("results hold no run of ewc, mas or scp: give a sweep with consolidation runs.")
+    none = [h for c, h in results if c["method"] == "none"]
+    meth_t = W.ToggleButtons(options=[(plots.METHOD_LABELS.get(m, m), m) for m in methods],
+                             value=method if method in methods else methods[-1], description="method")
+    lam_s = W.SelectionSlider(options=[1.0], description="λ", continuous_update=False)
+    readout = W.HTML()
+    out = W.Output()
+    box = W.VBox([meth_t, lam_s, readout, out])
+    box.lam, box.method, box.runs = lam_s, meth_t, []
+    _tag(box, "domain-shift-explorer", lam_s, out, readout=readout, toggles=[meth_t])
+
+    def grid():
+        return sorted({c["lam"] for c, _ in results if c["method"] == meth_t.value})
+
+    def finals(hs):
+        R = np.array([h.final_matrix()[-1] for h in hs])      # (seeds, tasks) after the last task
+        return R.mean(0), R.mean()
+
+    def draw():
+        runs = [h for c, h in results if c["method"] == meth_t.value and c["lam"] == lam_s.value]
+        box.runs = runs
+        m = runs[0].metric
+        (t1, t2), avg = finals(runs)
+        label = f"{plots.METHOD_LABELS.get(meth_t.value)}, λ = {lam_s.value:g}"
+        text = (f"<b>{label}</b> ({len(runs)} seed{'s' * (len(runs) > 1)}), after both tasks: "
+                f"{runs[0].task_names[0]} <b>{m.format(t1)}</b>, {runs[0].task_names[1]} <b>{m.format(t2)}</b>, "
+                f"average <b>{m.format(avg)}</b>")
+        if none:
+            (n1, n2), navg = finals(none)
+            text += f" — no consolidation: {m.format(n1)}, {m.format(n2)}, average {m.format(navg)}"
+        readout.value = text
+        shown = ({"none": none} if none else {}) | {f"{meth_t.value}, λ={lam_s.value:g}": runs}
+        return plots.plot_task_panels(shown)
+
+    _follow_grid(box, out, lam_s, (meth_t,), grid, draw, initial=lam)
     return box

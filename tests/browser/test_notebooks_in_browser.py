@@ -43,6 +43,7 @@ EXPECTED = {
     "06_permuted_mnist.ipynb": dict(figures=4, explorers=["permuted-mnist-explorer"]),
     "07_autoencoders.ipynb": dict(figures=10, explorers=["autoencoder-explorer", "study-explorer",
                                                          "autoencoder-explorer"]),
+    "08_mnist_svhn.ipynb": dict(figures=6, explorers=["domain-shift-explorer"]),
 }
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))

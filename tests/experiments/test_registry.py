@@ -6,12 +6,18 @@ from scpviz import config, experiments, sweeps
 from scpviz.experiments.base import COMMON_OPTIONS
 
 # the paper's networks, by parameter count: 784-1024-512-256-10 and 784-1024³-256 + mirror
+# and our Figure 8 widths: convs 1→32→32 (pool) →64→64 (pool) with BatchNorm, 64·11·11 → 128 (+ BatchNorm) → 10
 PAPER_PARAMS = {"permuted_mnist": 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10,
-                "autoencoders": 2 * (784 * 1024 + 2 * 1024 * 1024 + 1024 * 256) + 3 * 1024 + 256 + 3 * 1024 + 784}
+                "autoencoders": 2 * (784 * 1024 + 2 * 1024 * 1024 + 1024 * 256) + 3 * 1024 + 256 + 3 * 1024 + 784,
+                "mnist_svhn": (9 * 32 + 32 + 64) + (32 * 9 * 32 + 32 + 64) + (32 * 9 * 64 + 64 + 128)
+                + (64 * 9 * 64 + 64 + 128) + (64 * 11 * 11 * 128 + 128 + 256) + (128 * 10 + 10)}
+# each experiment's paper grid of λ: §5.1 {1e-3, ..., 1e9} (used for §5.2 too), §8.4 {1e2, ..., 1e6}
+PAPER_LAMS = {"permuted_mnist": [10.0 ** i for i in range(-3, 10)], "autoencoders": [10.0 ** i for i in range(-3, 10)],
+              "mnist_svhn": [10.0 ** i for i in range(2, 7)]}
 
 
 def test_names_and_get():
-    assert experiments.names() == ["permuted_mnist", "autoencoders"]
+    assert experiments.names() == ["permuted_mnist", "autoencoders", "mnist_svhn"]
     assert experiments.get("permuted-mnist") is experiments.get("permuted_mnist")
     with pytest.raises(ValueError, match=r"experiment='svhn' is not registered; choose one of"):
         experiments.get("svhn")
@@ -29,7 +35,7 @@ def test_each_budget_builds_tasks_and_a_model_that_fit(name, mode):
     cfg = exp.config(exp.methods[-1], seed=0, mode=mode, dataset="digits", n_train=20, n_val=5, n_test=10)
     tasks = exp.tasks(cfg, "cpu")
     model = exp.model(cfg, tasks)
-    n_tasks = cfg.get("n_tasks") or len(cfg["order"])
+    n_tasks = cfg.get("n_tasks") or len(cfg.get("order") or [1, 2])   # MNIST → SVHN: two tasks
     assert len(tasks) == n_tasks and all(t.dataset.startswith("sklearn-digits") for t in tasks)
     for t in tasks:
         out = model(t.x_train)
@@ -40,7 +46,7 @@ def test_each_budget_builds_tasks_and_a_model_that_fit(name, mode):
     if mode == "paper":
         assert n_params == PAPER_PARAMS[name]
         assert cfg["lr"] == 1e-4 and cfg["n_slices"] == 100 and len(b.seeds) == 10
-        assert list(b.lams) == [10.0 ** i for i in range(-3, 10)]  # §5.1's grid
+        assert list(b.lams) == PAPER_LAMS[name]
     else:
         assert len(b.seeds) == 1, "teach and quick: one seed, not ten"
 
@@ -104,4 +110,4 @@ def test_declared_figures_exist():
         for spec in experiments.get(name).figures:
             assert callable(getattr(plots, spec.plot)), (name, spec)
             assert spec.reference is None or isinstance(getattr(plots, spec.reference), dict)
-            assert spec.input in ("rows", "run", "by_method")
+            assert spec.input in ("rows", "run", "by_method", "seeds_by_method")

@@ -80,3 +80,23 @@ def test_plot_forgetting_and_learning_bars(grid):
     # forgetting bars first (none, scp), then learning bars, in percentage points
     assert heights[:2] == pytest.approx([rows[0]["forgetting"]["mean"] * 100, rows[1]["forgetting"]["mean"] * 100])
     assert heights[2:] == pytest.approx([rows[0]["learning"]["mean"] * 100, rows[1]["learning"]["mean"] * 100])
+
+
+def test_batchnorm_restore_rows_average_the_recorded_tests():
+    results = []
+    recs = {("none", 0): [([0.9, 0.8], [0.5, 0.3]), ([0.7, 0.6], [0.3, 0.1])],
+            ("scp", 0): [([0.92, 0.6], [0.97, 0.5]), ([0.94, 0.62], [0.99, 0.48])]}
+    for (m, _), pairs in recs.items():
+        for seed, (now, restored) in enumerate(pairs):
+            cfg, h = _hist(m, 1.0 if m == "scp" else 0.0, seed, [[0.9, 0], [0.5, 0.9]])
+            h.extras["bn_restore"] = {"now": now, "restored": restored}
+            results.append((cfg, h))
+    results.append(_hist("none", 0.0, 7, [[0.9, 0], [0.5, 0.9]]))     # no test recorded: left out
+    rows = sweeps.batchnorm_restore_rows(results)
+    assert [(r["method"], r["n_seeds"]) for r in rows] == [("none", 2), ("scp", 2)]
+    assert rows[0]["now"]["mean"] == pytest.approx([0.8, 0.7]) and rows[0]["restored"]["mean"] == pytest.approx([0.4, 0.2])
+    assert rows[1]["restored"]["sd"] == pytest.approx([np.std([0.97, 0.99], ddof=1), np.std([0.5, 0.48], ddof=1)])
+    table = sweeps.format_batchnorm_restore_table(rows)
+    assert "80.0 ± 14.1 % → 40.0 ± 14.1 %" in table and "a: as trained → task-1 statistics" in table
+    with pytest.raises(ValueError, match="bn_restore_test=True"):
+        sweeps.batchnorm_restore_rows(results[-1:])

@@ -356,3 +356,31 @@ def test_study_explorer_slider_toggle_and_dropdown_redraw():
     assert "scpviz-study-explorer" in w._dom_classes and "scpviz-main-slider" in w.lam._dom_classes
     with pytest.raises(ValueError, match="variant="):
         widgets.study_explorer(rows, variant="nope")
+
+
+def test_domain_shift_explorer_follows_the_method_and_lambda():
+    from scpviz.training import History
+
+    def run(method, lam, seed, t1, t2):
+        pts = [{"task": 0, "epoch": 1, "test": [0.97, None], "val": [0.9, None]},
+               {"task": 1, "epoch": 1, "test": [t1, t2], "val": [0.9, 0.9]}]
+        cfg = {"method": method, "lam": lam, "seed": seed}
+        return cfg, History(config=cfg, dataset="MNIST → MNIST-M (stand-in for SVHN)", task_names=["MNIST", "MNIST-M"],
+                            points=pts)
+
+    results = [run("none", 0.0, s, 0.95, 0.88) for s in (0, 1)]
+    results += [run("scp", lam, s, 0.94 - 0.01 * i, 0.80 - 0.1 * i) for i, lam in enumerate((1.0, 100.0)) for s in (0, 1)]
+    results += [run("mas", 1.0, s, 0.93, 0.6) for s in (0, 1)]
+    w = widgets.domain_shift_explorer(results, method="scp", lam=1.0)
+    assert [v for _, v in w.lam.options] == [1.0, 100.0] and w.lam.value == 1.0 and len(w.runs) == 2
+    text = w.children[2].value
+    assert "MNIST <b>94.0 %</b>" in text and "MNIST-M <b>80.0 %</b>" in text and "no consolidation: 95.0 %, 88.0 %" in text
+    n = w.n_draws
+    w.lam.value = 100.0
+    assert w.n_draws == n + 1 and "MNIST-M <b>70.0 %</b>" in w.children[2].value
+    assert len(w.figure.axes) == 3 and len(w.figure.axes[1].lines) == 2       # none and the method, per panel
+    w.method.value = "mas"                     # the λ grid follows the method
+    assert [v for _, v in w.lam.options] == [1.0] and "MAS" in w.children[2].value and w.n_draws == n + 2
+    assert "scpviz-domain-shift-explorer" in w._dom_classes and "scpviz-main-slider" in w.lam._dom_classes
+    with pytest.raises(ValueError, match="no run of ewc, mas or scp"):
+        widgets.domain_shift_explorer(results[:2])
