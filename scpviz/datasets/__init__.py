@@ -14,11 +14,13 @@ are no per-sample Python transforms anywhere in the training path. Task streams
 
 Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``svhn`` (SVHN's ``.mat`` files,
 grayscale), ``mnist_m``
-(SVHN's offline stand-in: MNIST blended with photo patches), ``streams`` (task streams).
+(SVHN's offline stand-in: MNIST blended with photo patches), ``cifar100`` (torchvision's pickles, the
+super-class split of §8.5), ``streams`` (task streams).
 """
 
 from .images import ImageDataset, Task
 from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, load_digits_fallback, load_mnist
+from .cifar100 import find_cifar100, fine_to_coarse, load_cifar100, superclass_split
 from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
 from .streams import digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images
@@ -39,6 +41,10 @@ __all__ = [
     "load_mnist_m",
     "blend_with_photos",
     "domain_shift_tasks",
+    "find_cifar100",
+    "load_cifar100",
+    "fine_to_coarse",
+    "superclass_split",
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",

@@ -24,6 +24,8 @@ class ImageDataset:
         Where the images were read from.
     notice : str or None
         The notice printed when the fallback was used (why and how to get MNIST).
+    extras : dict
+        Dataset-specific tensors and names (CIFAR-100: both label sets and the class names).
     """
 
     name: str
@@ -33,6 +35,7 @@ class ImageDataset:
     y_test: torch.Tensor
     source: str
     notice: str | None = None
+    extras: dict = dataclasses.field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:

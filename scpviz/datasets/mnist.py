@@ -17,7 +17,7 @@ from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
-DATASETS = ("mnist", "digits", "svhn", "mnist_m")
+DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -166,7 +166,8 @@ def load_digits_fallback(device=None, test_fraction: float = 0.2, seed: int = 0)
 def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
     (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
-    ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`).
+    ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
+    (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent).
 
     Other datasets of later notebooks (CIFAR-100, SYNTHIA) are added here.
     """
@@ -182,6 +183,9 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     if key == "svhn":
         from .svhn import load_svhn
         return load_svhn(**kwargs)
+    if key in ("cifar100", "cifar-100"):
+        from .cifar100 import load_cifar100
+        return load_cifar100(**kwargs)
     if key in ("mnist_m", "mnist-m"):
         from .mnist_m import load_mnist_m
         return load_mnist_m(**kwargs)

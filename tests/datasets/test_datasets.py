@@ -294,3 +294,72 @@ def test_domain_shift_tasks_read_generated_svhn(tmp_path, write_svhn):
                                 n_val=5, n_test=10)
     assert t2.x_train.shape == (20, 1, 32, 32) and t2.x_test.shape == (10, 1, 32, 32) and "SVHN" in t2.dataset
     assert set(t2.y_train.tolist()) <= set(range(10))
+
+
+# ----------------------------------------------------------------------------- CIFAR-100 (pickles, torchvision's format)
+
+def _write_cifar100(folder, per_fine=(2, 1), seed=0):
+    """Small train/test/meta pickles exactly as CIFAR-100's python version: ``data`` (N, 3072) uint8 (R, G, B planes,
+    row-major), ``fine_labels``, ``coarse_labels`` lists; fine ids assigned to super-classes at random (as the real
+    alphabetical ids are), 5 per super-class."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    fine_to_coarse = {int(f): int(c) for f, c in zip(rng.permutation(100), np.repeat(np.arange(20), 5))}
+    out = {}
+    for split, k in zip(("train", "test"), per_fine):
+        fine = np.repeat(np.arange(100), k)
+        rng.shuffle(fine)
+        data = rng.integers(0, 256, size=(len(fine), 3072), dtype=np.uint8)
+        d = {"filenames": [f"img_{i}.png" for i in range(len(fine))], "batch_label": f"{split} batch",
+             "fine_labels": fine.tolist(), "coarse_labels": [fine_to_coarse[f] for f in fine], "data": data}
+        with open(folder / split, "wb") as f:
+            pickle.dump(d, f, protocol=2)
+        out[split] = d
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": [f"fine{i}" for i in range(100)],
+                     "coarse_label_names": [f"coarse{i}" for i in range(20)]}, f, protocol=2)
+    return out, fine_to_coarse
+
+
+def test_cifar100_loader_and_superclass_split(tmp_path):
+    from scpviz.datasets import find_cifar100, fine_to_coarse, load_cifar100, superclass_split
+
+    raw, mapping = _write_cifar100(tmp_path / "cifar-100-python")
+    assert find_cifar100(tmp_path) == tmp_path / "cifar-100-python"
+    ds = load_dataset("cifar100", root=tmp_path, device="cpu")
+    assert ds.name == "CIFAR-100" and ds.x_train.shape == (200, 3, 32, 32) and ds.x_test.shape == (100, 3, 32, 32)
+    d = raw["train"]
+    for n, c, i, j in ((0, 0, 0, 0), (7, 1, 5, 17), (199, 2, 31, 30)):   # R, G, B planes, row-major
+        assert float(ds.x_train[n, c, i, j]) == pytest.approx(d["data"][n, c * 1024 + i * 32 + j] / 255)
+    assert ds.y_train.tolist() == d["coarse_labels"] and ds.extras["fine_train"].tolist() == d["fine_labels"]
+    assert load_cifar100(tmp_path, device="cpu", label="fine").y_test.tolist() == raw["test"]["fine_labels"]
+    assert ds.extras["coarse_names"][3] == "coarse3"
+    assert fine_to_coarse(ds.extras["fine_train"], ds.extras["coarse_train"]) == mapping   # read off the files
+    tasks = superclass_split(ds.extras["fine_train"], ds.extras["coarse_train"])
+    assert len(tasks) == 5 and sorted(f for t in tasks for f in t) == list(range(100))   # no class in two tasks
+    for i, t in enumerate(tasks):
+        assert sorted(mapping[f] for f in t) == list(range(20))                           # every super-class once
+        assert all(f == sorted(k for k, c in mapping.items() if c == mapping[f])[i] for f in t)   # its i-th fine class
+    with pytest.raises(ValueError, match="needs 4 fine classes"):
+        superclass_split(ds.extras["fine_train"], ds.extras["coarse_train"], n_tasks=4)
+    with pytest.raises(ValueError, match="not a CIFAR-100 hierarchy"):
+        fine_to_coarse(torch.tensor([1, 1]), torch.tensor([0, 2]))
+    with pytest.raises(ValueError, match="label="):
+        load_cifar100(tmp_path, label="both")
+
+
+def test_cifar100_missing_or_malformed_gives_a_clear_error(tmp_path):
+    import pickle
+
+    from scpviz.datasets import load_cifar100
+
+    with pytest.raises(FileNotFoundError, match="cifar-100-python"):
+        load_cifar100(tmp_path / "nothing", device="cpu")
+    bad = tmp_path / "cifar-100-python"
+    _write_cifar100(bad)
+    with open(bad / "test", "wb") as f:
+        pickle.dump({"data": np.zeros((2, 3072), np.uint8), "fine_labels": [0, 1]}, f, protocol=2)
+    with pytest.raises(ValueError, match="coarse_labels"):
+        load_cifar100(tmp_path, device="cpu")
