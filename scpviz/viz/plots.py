@@ -806,7 +806,7 @@ def _curve_label(label: str, method: str) -> str:
     """``"scp, λ=1000"`` → ``"SCP (Γ), λ=1000"``; labels that are not a method's name stay as they are."""
     if method in METHOD_LABELS and str(label).lower().startswith(method):
         return METHOD_LABELS[method] + str(label)[len(method):]
-    return METHOD_LABELS.get(label, label) if label in METHOD_LABELS else str(label)
+    return METHOD_LABELS.get(label, str(label))
 
 
 def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
