@@ -15,7 +15,9 @@ are no per-sample Python transforms anywhere in the training path. Task streams
 Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``svhn`` (SVHN's ``.mat`` files,
 grayscale), ``mnist_m``
 (SVHN's offline stand-in: MNIST blended with photo patches), ``cifar100`` (torchvision's pickles, the
-super-class split of §8.5), ``streams`` (task streams).
+super-class split of §8.5), ``superclass_standin`` (CIFAR-100's offline stand-in: synthetic images with 20
+super-classes of 5 sub-populations), ``augment`` (batched crop, flip and Cutout on the device), ``streams`` (task
+streams).
 """
 
 from .images import ImageDataset, Task
@@ -23,7 +25,10 @@ from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, 
 from .cifar100 import find_cifar100, fine_to_coarse, load_cifar100, superclass_split
 from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
-from .streams import digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images
+from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
+from .augment import Augmentation, cutout, random_crop, random_flip
+from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
+                      superclass_tasks)
 
 __all__ = [
     "DATASETS",
@@ -45,6 +50,13 @@ __all__ = [
     "load_cifar100",
     "fine_to_coarse",
     "superclass_split",
+    "superclass_tasks",
+    "SUPERCLASS_STANDIN_NAME",
+    "load_superclass_standin",
+    "Augmentation",
+    "random_crop",
+    "random_flip",
+    "cutout",
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",

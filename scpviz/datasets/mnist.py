@@ -17,7 +17,7 @@ from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
-DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100")
+DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -167,9 +167,10 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
     (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
     ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
-    (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent).
+    (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
+    ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`).
 
-    Other datasets of later notebooks (CIFAR-100, SYNTHIA) are added here.
+    Other datasets of later notebooks (SYNTHIA) are added here.
     """
     key = str(name).lower()
     if key == "mnist":
@@ -186,6 +187,9 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     if key in ("cifar100", "cifar-100"):
         from .cifar100 import load_cifar100
         return load_cifar100(**kwargs)
+    if key in ("cifar100_standin", "superclass_standin"):
+        from .superclass_standin import load_superclass_standin
+        return load_superclass_standin(**kwargs)
     if key in ("mnist_m", "mnist-m"):
         from .mnist_m import load_mnist_m
         return load_mnist_m(**kwargs)

@@ -1,5 +1,5 @@
 """Task streams built from datasets by tensor indexing: permuted MNIST (§5.1), single digits (§5.2), two image
-domains (MNIST → SVHN, supplementary §8.4)."""
+domains (MNIST → SVHN, supplementary §8.4), CIFAR-100's super-classes (supplementary §8.5)."""
 
 from __future__ import annotations
 
@@ -236,4 +236,68 @@ def domain_shift_tasks(first: ImageDataset, second: ImageDataset, size: int = 32
                           x_test=_fit_images(ds.x_test[te.to(dev)], size), y_test=ds.y_test[te.to(dev)],
                           x_val=None if x_val is None else _fit_images(x_val, size), y_val=y_val,
                           meta={"index": t, "indices": idx, "test_indices": te}))
+    return tasks
+
+
+def superclass_tasks(dataset: ImageDataset, n_tasks: int = 5, n_train: int | None = None, n_val: int = 0,
+                     n_test: int | None = None, subset_seed: int = 0, name: str | None = None) -> list[Task]:
+    """The super-class stream of supplementary §8.5 (Figure 9): task ``i`` holds the ``i``-th fine class of every
+    super-class, labelled by its super-class (one 20-way head shared by all tasks).
+
+    Parameters
+    ----------
+    dataset : ImageDataset
+        CIFAR-100 (:func:`~scpviz.datasets.load_cifar100`) or its stand-in
+        (:func:`~scpviz.datasets.load_superclass_standin`): ``extras`` must hold ``fine_train``, ``coarse_train``,
+        ``fine_test`` and ``coarse_test``.
+    n_tasks : int
+        5 in §8.5 (CIFAR-100 has five fine classes per super-class).
+    n_train, n_val, n_test : int or None
+        Images per task (None: all — CIFAR-100 has 2,500 training and 500 test images per task). Validation is held
+        out of the task's training images, before ``n_train`` are drawn (a seeded random subset).
+    subset_seed : int
+    name : str, optional
+        Stored as every task's ``dataset``; default the dataset's name.
+
+    Returns
+    -------
+    list of Task
+        Images (N, 3, 32, 32) in [−1, 1], coarse labels; ``meta`` holds the task's ``fine_classes`` and their
+        ``fine_names``, and the ``train_indices`` / ``test_indices`` into the dataset (no image is in two tasks).
+    """
+    ex = dataset.extras
+    missing = [k for k in ("fine_train", "coarse_train", "fine_test", "coarse_test") if k not in ex]
+    if missing:
+        raise ValueError(f"dataset {dataset.name!r} has no {missing} in extras: give load_cifar100() or "
+                         "load_superclass_standin(), which carry both label sets.")
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
+        raise ValueError(f"n_val={n_val!r} must be a non-negative integer.")
+    from .cifar100 import superclass_split
+
+    split = superclass_split(ex["fine_train"], ex["coarse_train"], n_tasks=n_tasks)
+    names = ex.get("fine_names") or []
+    label = name or dataset.name
+    tasks = []
+    for i, fines in enumerate(split):
+        dev = dataset.x_train.device
+        fset = torch.tensor(fines, device=dev)
+        tr_all = torch.isin(ex["fine_train"], fset).nonzero()[:, 0]
+        te_all = torch.isin(ex["fine_test"], fset).nonzero()[:, 0]
+        if n_val >= len(tr_all):
+            raise ValueError(f"n_val={n_val} leaves no training images in task {i + 1} ({len(tr_all)} available).")
+        g = torch.Generator().manual_seed(int(subset_seed) + 7919 + i)
+        order = tr_all[torch.randperm(len(tr_all), generator=g).to(dev)]
+        n_tr = _check_count(n_train, "n_train", len(tr_all) - n_val)
+        val_idx, tr_idx = order[:n_val], order[n_val:n_val + n_tr]
+        n_te = _check_count(n_test, "n_test", len(te_all))
+        te_idx = te_all[torch.randperm(len(te_all), generator=g).to(dev)[:n_te]]
+        scale = lambda x: x * 2 - 1   # noqa: E731
+        tasks.append(Task(name=f"task {i + 1}", dataset=label,
+                          x_train=scale(dataset.x_train[tr_idx]), y_train=ex["coarse_train"][tr_idx],
+                          x_test=scale(dataset.x_test[te_idx]), y_test=ex["coarse_test"][te_idx],
+                          x_val=scale(dataset.x_train[val_idx]) if n_val else None,
+                          y_val=ex["coarse_train"][val_idx] if n_val else None,
+                          meta={"index": i, "fine_classes": list(fines),
+                                "fine_names": [names[f] for f in fines] if names else [],
+                                "train_indices": tr_idx, "val_indices": val_idx, "test_indices": te_idx}))
     return tasks

@@ -4,5 +4,6 @@ the paper's."""
 from .autoencoder import AutoEncoder
 from .mlp import MLP
 from .vgg import VGGLike
+from .wide_resnet import WideResNet
 
-__all__ = ["MLP", "AutoEncoder", "VGGLike"]
+__all__ = ["MLP", "AutoEncoder", "VGGLike", "WideResNet"]

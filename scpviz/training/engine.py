@@ -70,8 +70,9 @@ def adam(params, lr):
         return torch.optim.Adam(params, lr=lr)
 
 
-def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_penalty):
-    """One pass over (x, y) in a seeded random order; returns the mean training loss (a float)."""
+def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_penalty, augment=None):
+    """One pass over (x, y) in a seeded random order, each batch through ``augment(batch, gen)`` when given;
+    returns the mean training loss (a float)."""
     n = len(x)
     order = torch.randperm(n, generator=gen).to(x.device)
     total = torch.zeros((), device=x.device)
@@ -79,6 +80,8 @@ def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_pena
         idx = order[i:i + batch_size]
         xb = x[idx]
         yb = None if y is None else y[idx]
+        if augment is not None:
+            xb = augment(xb, gen)
         opt.zero_grad(set_to_none=True)
         loss = obj.loss(model(xb), xb, yb)
         loss.backward()
@@ -101,7 +104,7 @@ def _penalty_on(consolidation):
 
 
 def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classification", consolidation=None,
-               seed=0, optimizer=None, progress=True, desc=None, on_epoch=None):
+               seed=0, optimizer=None, progress=True, desc=None, on_epoch=None, augment=None):
     """Train ``model`` on ``task``'s training split with Adam, adding the consolidation penalty.
 
     Parameters
@@ -119,6 +122,9 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
     progress : bool
         tqdm progress bar over epochs.
     on_epoch : callable(epoch, info), optional
+    augment : callable(batch, generator), optional
+        Applied to every training batch (e.g. :class:`scpviz.datasets.Augmentation`), drawing from the seeded
+        generator of the batch order.
 
     Returns
     -------
@@ -144,7 +150,7 @@ def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classi
     bar = tqdm(range(epochs), desc=desc or task.name, disable=not progress, leave=False)
     for epoch in bar:
         mean_loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
-                                 use_penalty)
+                                 use_penalty, augment)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"non-finite training loss on task {task.name!r}, epoch {epoch + 1}: "
                                      f"try a smaller lam or learning rate.")
@@ -172,7 +178,7 @@ def _check_fits(model, task):
 
 def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_size=100,
                    objective="classification", optimizer_reset="task", seed=0, progress=True, config=None,
-                   eval_batch_size=2000, on_epoch=None, on_task_end=None) -> History:
+                   eval_batch_size=2000, on_epoch=None, on_task_end=None, augment=None) -> History:
     """Train on ``tasks`` in order, consolidating after each, evaluating every seen task after every epoch.
 
     Parameters
@@ -200,6 +206,9 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
         Called after every evaluation point (live plots).
     on_task_end : callable(task_index, model, History), optional
         Called when a task is finished, before consolidating (snapshots).
+    augment : callable(batch, generator), optional
+        Applied to every training batch (:class:`scpviz.datasets.Augmentation`: crop, flip, Cutout on the device),
+        drawing from the epoch's seeded generator; evaluation and the importances see the images unaugmented.
 
     Returns
     -------
@@ -235,7 +244,7 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
             t0 = time.perf_counter()
             model.train()
             loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
-                                use_penalty)
+                                use_penalty, augment)
             if not math.isfinite(loss):
                 raise FloatingPointError(f"non-finite training loss on task {t + 1} ({task.name!r}), epoch "
                                          f"{epoch + 1}: try a smaller lam or learning rate.")

@@ -363,3 +363,52 @@ def test_cifar100_missing_or_malformed_gives_a_clear_error(tmp_path):
         pickle.dump({"data": np.zeros((2, 3072), np.uint8), "fine_labels": [0, 1]}, f, protocol=2)
     with pytest.raises(ValueError, match="coarse_labels"):
         load_cifar100(tmp_path, device="cpu")
+
+
+def test_superclass_tasks_on_generated_cifar100(tmp_path):
+    from scpviz.datasets import load_cifar100, superclass_tasks
+
+    raw, mapping = _write_cifar100(tmp_path / "cifar-100-python", per_fine=(6, 2))
+    ds = load_cifar100(tmp_path, device="cpu")
+    tasks = superclass_tasks(ds, n_val=20, n_test=None, subset_seed=3)
+    assert len(tasks) == 5 and all(t.dataset == "CIFAR-100" for t in tasks)
+    seen = set()
+    fine = np.asarray(raw["train"]["fine_labels"])
+    for i, t in enumerate(tasks):
+        assert t.x_train.shape == (100, 3, 32, 32) and len(t.x_val) == 20 and len(t.x_test) == 40
+        idx = torch.cat([t.meta["train_indices"], t.meta["val_indices"]]).tolist()
+        assert len(set(idx)) == 120 and not seen & set(idx)               # no image twice, in no two tasks
+        seen |= set(idx)
+        # the i-th fine class (by id) of every super-class, labelled with the super-class
+        want = sorted(sorted(f for f, c in mapping.items() if c == cc)[i] for cc in range(20))
+        assert sorted(t.meta["fine_classes"]) == want and sorted(set(fine[idx].tolist())) == want
+        assert sorted(set(t.y_train.tolist())) == list(range(20)) and sorted(set(t.y_test.tolist())) == list(range(20))
+        assert t.y_train.tolist() == [mapping[f] for f in fine[t.meta["train_indices"].tolist()]]
+        # images: the dataset's, scaled to [-1, 1]
+        assert torch.equal(t.x_train, ds.x_train[t.meta["train_indices"]] * 2 - 1)
+    assert len(seen) == 600
+    with pytest.raises(ValueError, match="extras"):
+        superclass_tasks(datasets.load_digits_fallback(device="cpu"))
+    with pytest.raises(ValueError, match="n_val=120 leaves no training"):
+        superclass_tasks(ds, n_val=120)
+
+
+def test_superclass_standin_has_cifar100_structure():
+    from scpviz.datasets import SUPERCLASS_STANDIN_NAME, load_superclass_standin, superclass_tasks
+
+    ds = load_dataset("cifar100_standin", n_train_per_fine=4, n_test_per_fine=2, seed=1, device="cpu")
+    assert ds.name == SUPERCLASS_STANDIN_NAME and ds.x_train.shape == (400, 3, 32, 32)
+    assert 0 <= float(ds.x_train.min()) and float(ds.x_train.max()) <= 1
+    fine, coarse = ds.extras["fine_train"], ds.extras["coarse_train"]
+    assert torch.equal(coarse, fine // 5) and torch.equal(ds.y_train, coarse)
+    assert fine.bincount().tolist() == [4] * 100 and ds.extras["fine_test"].bincount().tolist() == [2] * 100
+    again = load_superclass_standin(4, 2, seed=1, device="cpu")
+    assert again is ds and not torch.equal(load_superclass_standin(4, 2, seed=2, device="cpu").x_train, ds.x_train)
+    tasks = superclass_tasks(ds)
+    assert [t.meta["fine_classes"] for t in tasks] == [list(range(i, 100, 5)) for i in range(5)]
+    assert tasks[2].meta["fine_names"][0] == "shape 0, look 2" and tasks[0].dataset == SUPERCLASS_STANDIN_NAME
+    # the sub-population shifts per task: mean colour of task 1's images differs from task 2's within a super-class
+    m = [t.x_train.view(20, 4, 3, -1).mean((1, 3)) for t in tasks[:2]]
+    assert (m[0] - m[1]).abs().mean() > 0.1
+    with pytest.raises(ValueError, match="n_train_per_fine"):
+        load_superclass_standin(0)

@@ -372,14 +372,11 @@ def test_conv_rule_chunks_and_unsupported_convs_fall_back():
         mas_importance(grouped, x, method="hooks")
 
 
-def tiny_vgg(seed=0):
-    """Figure 8's layout (scpviz.models.VGGLike) at toy widths, float64, with non-trivial BatchNorm statistics."""
-    from scpviz.models import VGGLike
-
-    net = VGGLike(image_size=10, channels=(3, 4), hidden=(5,), dropout=0.5, seed=seed).double()
+def _nontrivial_batchnorm(net, shape):
+    """Running statistics and affine parameters away from their initial values, as after training."""
     with torch.no_grad():
         for _ in range(3):
-            net(torch.randn(16, 1, 10, 10, dtype=torch.float64) * 1.5 + 0.3)
+            net(torch.randn(16, *shape, dtype=torch.float64) * 1.5 + 0.3)
         for m in net.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.uniform_(0.5, 1.5)
@@ -387,29 +384,49 @@ def tiny_vgg(seed=0):
     return net
 
 
-def test_vgg_like_importances_equal_per_sample_loops_and_algorithm1():
-    """The MNIST → SVHN network (issue 18): F (exact, sampled, empirical), Ω and Γ by the per-layer rules equal a
-    loop over samples (Γ: Algorithm 1 verbatim), BatchNorm in eval mode, Dropout off, running stats untouched."""
-    model = tiny_vgg()
-    x, y = torch.randn(11, 1, 10, 10, dtype=torch.float64), torch.randint(0, 10, (11,))
+def tiny_vgg(seed=0):
+    """Figure 8's layout (scpviz.models.VGGLike) at toy widths, float64, with non-trivial BatchNorm statistics."""
+    from scpviz.models import VGGLike
+
+    net = VGGLike(image_size=10, channels=(3, 4), hidden=(5,), dropout=0.5, seed=seed).double()
+    return _nontrivial_batchnorm(net, (1, 10, 10)), (1, 10, 10), 10
+
+
+def tiny_wrn(seed=0):
+    """The CIFAR-100 network (scpviz.models.WideResNet, WRN-10-0.25: pre-activation blocks, 1×1 shortcuts, strided
+    convolutions, convolutions without bias, global average pooling), float64, Dropout on in training."""
+    from scpviz.models import WideResNet
+
+    net = WideResNet(depth=10, widen_factor=0.25, n_classes=6, dropout=0.3, seed=seed).double()
+    return _nontrivial_batchnorm(net, (3, 8, 8)), (3, 8, 8), 6
+
+
+@pytest.mark.parametrize("build", [tiny_vgg, tiny_wrn], ids=["vgg_like", "wide_resnet"])
+def test_convnet_importances_equal_per_sample_loops_and_algorithm1(build):
+    """The MNIST → SVHN network (issue 18) and the CIFAR-100 Wide-ResNet (issue 19): F (exact, sampled, empirical),
+    Ω and Γ by the per-layer rules equal a loop over samples (Γ: Algorithm 1 verbatim), BatchNorm in eval mode,
+    Dropout off, running stats untouched."""
+    model, shape, k = build()
+    x, y = torch.randn(11, *shape, dtype=torch.float64), torch.randint(0, k, (11,))
     model.eval()
     fisher = per_sample_brute(model, x, lambda n, out: [(F.softmax(out, 1)[0, c].item(), F.log_softmax(out, 1)[0, c],
-                                                         False) for c in range(10)])
+                                                         False) for c in range(k)])
     emp = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0, y[n]], False)])
     with torch.no_grad():    # the labels the sampled Fisher draws: y ~ p(·|x) from a generator seeded with 4
         drawn = torch.multinomial(F.softmax(model(x), 1), 1, generator=torch.Generator().manual_seed(4)).squeeze(1)
     sampled = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0, drawn[n]], False)])
     mas = per_sample_brute(model, x, lambda n, out: [(1.0, out.pow(2).sum(), False)])
-    sl = random_slices(7, 10, seed=2)
+    sl = random_slices(7, k, seed=2)
     gamma_ref = scp_importance_reference(model, x, sl)
     model.train()
-    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state = {kk: v.clone() for kk, v in model.state_dict().items()}
     assert rel_err(fisher_importance(model, x, "exact", method="hooks", batch_size=4), fisher) < 1e-10
     assert rel_err(fisher_importance(model, (x, y), "empirical", method="hooks"), emp) < 1e-10
     assert rel_err(fisher_importance(model, x, "sample", seed=4, method="hooks"), sampled) < 1e-10
     assert rel_err(mas_importance(model, x, method="hooks", batch_size=5), mas) < 1e-10
     assert rel_err(scp_importance(model, x, slices=sl, batch_size=4), gamma_ref) < 1e-10
-    assert model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    assert model.training and all(torch.equal(v, model.state_dict()[kk]) for kk, v in state.items())
+    assert all(float(v.abs().sum()) > 0 for v in fisher.values())      # every layer's weights seen
 
 
 def test_conv_batches_are_cut_to_bound_the_patches(monkeypatch):
@@ -417,7 +434,7 @@ def test_conv_batches_are_cut_to_bound_the_patches(monkeypatch):
     budget of one sample, the result is the same."""
     from scpviz.importance import per_sample
 
-    model = tiny_vgg(1)
+    model = tiny_vgg(1)[0]
     x = torch.randn(9, 1, 10, 10, dtype=torch.float64)
     whole = fisher_importance(model, x, "exact", method="hooks")
     cuts = []
