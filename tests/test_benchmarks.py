@@ -41,3 +41,10 @@ def test_conv_benchmark_smoke_agrees_with_the_loop_in_float64():
     assert len(rows) == 2 * (3 if conv.have_backpack() else 2)
     for r in rows:
         assert r["ours"] > 0 and r["baseline"] > 0 and r["diff"] < 1e-10, r["metric"]
+
+
+def test_augment_benchmark_smoke():
+    from benchmarks import augment
+
+    rows = augment.bench_augment(n=120, workers=(0,), repeat=1, train=True)
+    assert len(rows) == 1 and rows[0]["ours"] > 0 and rows[0]["baseline"] > 0

@@ -19,7 +19,8 @@ __all__ = ["plot_blind_drift", "plot_lambda_sweep", "METHOD_COLORS", "DISTANCE_C
            "plot_importance_histograms", "plot_gamma_convergence", "plot_spectra", "plot_merge_weights",
            "plot_forgetting_curves", "plot_forgetting_side_by_side", "plot_stability_plasticity", "plot_task_change", "plot_forgetting_and_learning", "plot_average_metric", "budget_label", "PAPER_FIG3A", "plot_expansion",
            "plot_ratio_histograms", "plot_output_transform", "plot_riemannian_plane", "plot_reconstruction_grid",
-           "plot_study_overview", "plot_study_lambda", "plot_task_panels"]
+           "plot_study_overview", "plot_study_lambda", "plot_task_panels", "show_task_split", "show_rgb_images",
+           "plot_accuracy_matrix"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "ewc": "#1f77b4", "mas": "#ff7f0e", "scp": "#2ca02c", "l2": "#9467bd"}
 METHOD_LABELS = {"none": "no consolidation", "ewc": "online-EWC (F)", "mas": "MAS (Ω)", "scp": "SCP (Γ)",
@@ -75,15 +76,22 @@ def show_images(images, labels=None, ncols=10, title=None, ax=None, cmap="gray_r
     side = int(round(np.sqrt(x[0].size)))
     if side * side != x[0].size:
         raise ValueError(f"images of {x[0].size} pixels are not square; pass N×H×W images.")
-    x = x.reshape(n, side, side)
+    return _image_grid(x.reshape(n, side, side), labels, ncols, title, ax, dict(cmap=cmap), (0.6, 0.7))
+
+
+def _image_grid(x, labels, ncols, title, ax, imshow_kw, cell_inches):
+    """Tile images (N, H, W) or (N, H, W, 3) into one canvas with a 1-pixel white margin, labels above each."""
+    n, side = x.shape[0], x.shape[1]
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    canvas = np.ones((nrows * (side + 2), ncols * (side + 2)))
+    canvas = np.ones((nrows * (side + 2), ncols * (side + 2)) + x.shape[3:])
     for i in range(n):
         r, c = divmod(i, ncols)
         canvas[r * (side + 2) + 1:r * (side + 2) + 1 + side, c * (side + 2) + 1:c * (side + 2) + 1 + side] = x[i]
-    fig, ax = new_axes(ax, figsize=(ncols * 0.6 + 0.4, nrows * 0.7 + 0.5))
-    ax.imshow(canvas, cmap=cmap, vmin=0, vmax=max(1.0, canvas.max()))
+    fig, ax = new_axes(ax, figsize=(ncols * cell_inches[0] + 0.4, nrows * cell_inches[1] + 0.5))
+    if x.ndim == 3:
+        imshow_kw = dict(vmin=0, vmax=max(1.0, canvas.max()), **imshow_kw)
+    ax.imshow(canvas, **imshow_kw)
     ax.set_xticks([])
     ax.set_yticks([])
     if labels is not None:
@@ -872,4 +880,91 @@ def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
     dataset = dataset or first.dataset
     fig.suptitle(title or f"{dataset}: {budget_label(first.config, len(first.task_names))} (Figure 7b; shaded: "
                  "task 1 trained in blue, task 2 in red)", fontsize=10)
+    return fig
+
+
+# --------------------------------------------------------------------------- CIFAR-100 super-classes (notebook 09)
+
+def _rgb(x):
+    """(N, 3, H, W) in [−1, 1] or [0, 1] → (N, H, W, 3) in [0, 1] for imshow."""
+    x = _np(x).astype(float)
+    if x.min() < 0:
+        x = (x + 1) / 2
+    return np.clip(np.transpose(x, (0, 2, 3, 1)), 0, 1)
+
+
+def show_task_split(tasks, class_names=None, n_classes=None, ax=None, title=None):
+    """Figure 9a's view of the §8.5 split: one row per task, one column per super-class, showing the first training
+    image of that super-class in that task (so a column shows how one super-class's sub-population changes from task
+    to task).
+
+    Parameters
+    ----------
+    tasks : list of Task
+        RGB images (N, 3, H, W) with super-class labels (:func:`scpviz.datasets.superclass_tasks`).
+    class_names : list of str, optional
+        Super-class names for the column heads (default the label ids).
+    n_classes : int, optional
+        Columns (default: the labels of the first task).
+    """
+    if not tasks:
+        raise ValueError("tasks is empty: give the tasks of superclass_tasks().")
+    if tasks[0].x_train.ndim != 4 or tasks[0].x_train.shape[1] != 3:
+        raise ValueError(f"show_task_split needs RGB images (N, 3, H, W), got {tuple(tasks[0].x_train.shape)}.")
+    K = n_classes or int(tasks[0].y_train.max()) + 1
+    side = tasks[0].x_train.shape[-1]
+    canvas = np.ones((len(tasks) * (side + 2), K * (side + 2), 3))
+    for i, t in enumerate(tasks):
+        y = _np(t.y_train)
+        for c in range(K):
+            hits = np.flatnonzero(y == c)
+            if len(hits):
+                img = _rgb(t.x_train[int(hits[0]):int(hits[0]) + 1])[0]
+                canvas[i * (side + 2) + 1:i * (side + 2) + 1 + side, c * (side + 2) + 1:c * (side + 2) + 1 + side] = img
+    fig, ax = new_axes(ax, figsize=(0.62 * K + 1.2, 0.7 * len(tasks) + 1.2))
+    ax.imshow(canvas)
+    ax.set_yticks([(i + 0.5) * (side + 2) for i in range(len(tasks))], [t.name for t in tasks])
+    names = class_names or [str(c) for c in range(K)]
+    ax.set_xticks([(c + 0.5) * (side + 2) for c in range(K)], names[:K], rotation=60, ha="right", fontsize=7)
+    ax.set_title(title or f"{tasks[0].dataset}: one image per super-class (columns) and task (rows)")
+    return fig
+
+
+def show_rgb_images(images, labels=None, ncols=10, title=None, ax=None):
+    """A grid of RGB images (N, 3, H, W) in [0, 1] or [−1, 1] on one axes (e.g. augmented batches, Figure 9a)."""
+    if _np(images).ndim != 4 or _np(images).shape[1] != 3:
+        raise ValueError(f"images must be RGB (N, 3, H, W), got shape {tuple(_np(images).shape)}.")
+    if len(images) == 0:
+        raise ValueError("images is empty: pass at least one image.")
+    return _image_grid(_rgb(images), labels, ncols, title, ax, {}, (0.7, 0.8))
+
+
+def plot_accuracy_matrix(histories, split="test", ax=None, title=None):
+    """R[i, j] — the metric on task j after training task i — averaged over ``histories`` (the seeds of one
+    configuration), as an annotated heatmap: the diagonal is what each task reached, the columns below it what
+    became of it (forgetting).
+
+    Parameters
+    ----------
+    histories : History or list of History
+    """
+    hs = histories if isinstance(histories, (list, tuple)) else [histories]
+    if not hs:
+        raise ValueError("histories is empty: give at least one History.")
+    R = np.mean([h.final_matrix(split) for h in hs], axis=0)
+    m = hs[0].metric
+    shown = m.scale * R
+    fig, ax = new_axes(ax, figsize=(4.6, 4))
+    T = R.shape[1]
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap="viridis", vmin=0, vmax=100 if m.unit == "%" else None)
+    for i in range(R.shape[0]):
+        for j in range(T):
+            if np.isfinite(R[i, j]):
+                ax.text(j, i, f"{shown[i, j]:.0f}", ha="center", va="center", fontsize=8,
+                        color="white" if shown[i, j] < 0.6 * np.nanmax(shown) else "black")
+    ax.set_xticks(range(T), [f"task {j + 1}" for j in range(T)], fontsize=8)
+    ax.set_yticks(range(R.shape[0]), [f"after {i + 1}" for i in range(R.shape[0])], fontsize=8)
+    fig.colorbar(im, ax=ax, label=f"{split} {m.name} ({m.unit})" if m.unit else f"{split} {m.name}", shrink=0.8)
+    ax.set_title(title or f"{hs[0].dataset}\n{split} {m.name} on each task ({len(hs)} seed{'s' * (len(hs) > 1)})",
+                 fontsize=9)
     return fig

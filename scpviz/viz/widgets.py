@@ -27,7 +27,8 @@ from . import plots
 
 __all__ = ["stability_plasticity_explorer", "digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
-           "riemannian_explorer", "autoencoder_explorer", "study_explorer", "domain_shift_explorer"]
+           "riemannian_explorer", "autoencoder_explorer", "study_explorer", "domain_shift_explorer",
+           "superclass_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -593,6 +594,28 @@ def study_explorer(rows, variant="paper", method="scp", dataset="MNIST"):
     return box
 
 
+def _method_lambda_box(results, method, name):
+    """The controls of an explorer over a shipped grid: a method toggle (the consolidation methods in ``results``), a
+    λ slider, a text readout and the figure's Output, in a tagged VBox (attributes ``lam``, ``method``, ``runs``).
+    Returns ``(box, method toggle, λ slider, readout, out, grid)`` with ``grid()`` the sorted λ of the method shown."""
+    methods = [m for m in ("ewc", "mas", "scp") if any(c["method"] == m for c, _ in results)]
+    if not methods:
+        raise ValueError("results hold no run of ewc, mas or scp: give a sweep with consolidation runs.")
+    meth_t = W.ToggleButtons(options=[(plots.METHOD_LABELS.get(m, m), m) for m in methods],
+                             value=method if method in methods else methods[-1], description="method")
+    lam_s = W.SelectionSlider(options=[1.0], description="λ", continuous_update=False)
+    readout = W.HTML()
+    out = W.Output()
+    box = W.VBox([meth_t, lam_s, readout, out])
+    box.lam, box.method, box.runs = lam_s, meth_t, []
+    _tag(box, name, lam_s, out, readout=readout, toggles=[meth_t])
+
+    def grid():
+        return sorted({c["lam"] for c, _ in results if c["method"] == meth_t.value})
+
+    return box, meth_t, lam_s, readout, out, grid
+
+
 def domain_shift_explorer(results, method="scp", lam=None):
     """Drag λ through a two-task grid (notebook 08, Figure 7b): task 1, task 2 and their average over training
     for one method at the λ chosen, against no consolidation, mean ± sd over the grid's seeds.
@@ -605,21 +628,8 @@ def domain_shift_explorer(results, method="scp", lam=None):
         Attributes ``lam`` (slider), ``method`` (toggle), ``runs`` (the runs shown), ``figure``.
     """
     results = list(results)
-    methods = [m for m in ("ewc", "mas", "scp") if any(c["method"] == m for c, _ in results)]
-    if not methods:
-        raise ValueError("results hold no run of ewc, mas or scp: give a sweep with consolidation runs.")
+    box, meth_t, lam_s, readout, out, grid = _method_lambda_box(results, method, "domain-shift-explorer")
     none = [h for c, h in results if c["method"] == "none"]
-    meth_t = W.ToggleButtons(options=[(plots.METHOD_LABELS.get(m, m), m) for m in methods],
-                             value=method if method in methods else methods[-1], description="method")
-    lam_s = W.SelectionSlider(options=[1.0], description="λ", continuous_update=False)
-    readout = W.HTML()
-    out = W.Output()
-    box = W.VBox([meth_t, lam_s, readout, out])
-    box.lam, box.method, box.runs = lam_s, meth_t, []
-    _tag(box, "domain-shift-explorer", lam_s, out, readout=readout, toggles=[meth_t])
-
-    def grid():
-        return sorted({c["lam"] for c, _ in results if c["method"] == meth_t.value})
 
     def finals(hs):
         R = np.array([h.final_matrix()[-1] for h in hs])      # (seeds, tasks) after the last task
@@ -640,6 +650,51 @@ def domain_shift_explorer(results, method="scp", lam=None):
         readout.value = text
         shown = ({"none": none} if none else {}) | {f"{meth_t.value}, λ={lam_s.value:g}": runs}
         return plots.plot_task_panels(shown)
+
+    _follow_grid(box, out, lam_s, (meth_t,), grid, draw, initial=lam)
+    return box
+
+
+def superclass_explorer(results, method="scp", lam=None):
+    """Drag λ through a many-task grid (notebook 09, Figure 9b): for one method at the λ chosen, the matrix of test
+    accuracies (task j after task i, mean over the grid's seeds) and the average accuracy over the tasks seen against
+    no consolidation; the readout gives final average accuracy, forgetting and intransigence (against no
+    consolidation's diagonal).
+
+    ``results``: ``(config, History)`` pairs of a sweep (e.g. the shipped CIFAR-100 super-class grid); nothing is
+    trained.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (slider), ``method`` (toggle), ``runs`` (the Histories shown), ``figure``.
+    """
+    from ..sweeps import summarize
+
+    results = list(results)
+    box, meth_t, lam_s, readout, out, grid = _method_lambda_box(results, method, "superclass-explorer")
+    none = [(c, h) for c, h in results if c["method"] == "none"]
+    ref = np.mean([np.diag(h.final_matrix()) for _, h in none], axis=0) if none else None
+
+    def draw():
+        runs = [(c, h) for c, h in results if c["method"] == meth_t.value and c["lam"] == lam_s.value]
+        box.runs = [h for _, h in runs]
+        m = runs[0][1].metric
+        avg = np.mean([h.final_average_metric() for _, h in runs])
+        forgot = np.mean([h.forgetting() for _, h in runs])
+        text = (f"<b>{plots.METHOD_LABELS.get(meth_t.value)}, λ = {lam_s.value:g}</b> ({len(runs)} seed"
+                f"{'s' * (len(runs) > 1)}, {runs[0][1].dataset}): after the last task, average <b>{m.format(avg)}</b>, "
+                f"forgetting <b>{m.format(forgot)}</b>")
+        if ref is not None:
+            intr = np.mean([h.intransigence(ref) for _, h in runs])
+            text += (f", intransigence <b>{m.format(intr)}</b> — no consolidation: average "
+                     f"{m.format(np.mean([h.final_average_metric() for _, h in none]))}, forgetting "
+                     f"{m.format(np.mean([h.forgetting() for _, h in none]))}")
+        readout.value = text
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+        plots.plot_accuracy_matrix(box.runs, ax=a0)
+        plots.plot_average_metric(summarize(none + runs), ax=a1, dataset=runs[0][1].dataset)
+        return fig
 
     _follow_grid(box, out, lam_s, (meth_t,), grid, draw, initial=lam)
     return box

@@ -384,3 +384,69 @@ def test_domain_shift_explorer_follows_the_method_and_lambda():
     assert "scpviz-domain-shift-explorer" in w._dom_classes and "scpviz-main-slider" in w.lam._dom_classes
     with pytest.raises(ValueError, match="no run of ewc, mas or scp"):
         widgets.domain_shift_explorer(results[:2])
+
+
+def _three_task_run(method, lam, seed, R, dataset="synthetic super-classes (stand-in for CIFAR-100)"):
+    """A History whose end-of-task accuracy matrix is R (3 tasks, one epoch each)."""
+    from scpviz.training import History
+
+    pts = [{"task": i, "epoch": 1, "test": [R[i][j] if j <= i else None for j in range(3)],
+            "val": [R[i][j] if j <= i else None for j in range(3)]} for i in range(3)]
+    cfg = {"method": method, "lam": lam, "seed": seed}
+    return cfg, History(config=cfg, dataset=dataset, task_names=["task 1", "task 2", "task 3"], points=pts)
+
+
+def test_accuracy_matrix_is_the_mean_end_of_task_matrix():
+    a = _three_task_run("none", 0.0, 0, [[0.8, 0, 0], [0.2, 0.7, 0], [0.1, 0.3, 0.9]])[1]
+    b = _three_task_run("none", 0.0, 1, [[0.6, 0, 0], [0.4, 0.5, 0], [0.3, 0.1, 0.7]])[1]
+    fig = plots.plot_accuracy_matrix([a, b])
+    img = fig.axes[0].images[0].get_array()
+    assert np.allclose(img[2], [20, 20, 80]) and img.mask[0, 1] and img.mask[1, 2]     # not seen: masked
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:2] == ["70", "30"] and "2 seeds" in fig.axes[0].get_title()
+    assert "stand-in for CIFAR-100" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="histories is empty"):
+        plots.plot_accuracy_matrix([])
+
+
+def test_task_split_and_rgb_grids_show_the_images():
+    from scpviz.datasets import Task
+
+    x = torch.linspace(-1, 1, 4 * 3 * 4 * 4).reshape(4, 3, 4, 4)
+    tasks = [Task(name=f"task {i + 1}", x_train=x.roll(i, 0), y_train=torch.tensor([1, 0, 1, 0]), x_test=x,
+                  y_test=None, dataset="toy") for i in range(2)]
+    fig = plots.show_task_split(tasks, ["zero", "one"])
+    canvas = fig.axes[0].images[0].get_array()
+    assert canvas.shape == (2 * 6, 2 * 6, 3)
+    # task 2, super-class 0: the first image labelled 0 in task 2 is x.roll(1)[1] = x[0], mapped to [0, 1]
+    assert np.allclose(canvas[7:11, 1:5], ((x[0] + 1) / 2).permute(1, 2, 0).numpy())
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["zero", "one"]
+    fig = plots.show_rgb_images(x[:3] * 0.5 + 0.5, ncols=2)
+    assert fig.axes[0].images[0].get_array().shape == (12, 12, 3)
+    with pytest.raises(ValueError, match="RGB"):
+        plots.show_rgb_images(torch.zeros(2, 1, 4, 4))
+    with pytest.raises(ValueError, match="RGB"):
+        plots.show_task_split([Task(name="t", x_train=torch.zeros(2, 1, 4, 4), y_train=torch.zeros(2, dtype=torch.long),
+                                    x_test=torch.zeros(1), y_test=None, dataset="x")])
+
+
+def test_superclass_explorer_follows_the_method_and_lambda():
+    none = [_three_task_run("none", 0.0, s, [[0.8, 0, 0], [0.1, 0.8, 0], [0.1, 0.1, 0.8]]) for s in (0, 1)]
+    scp = [_three_task_run("scp", lam, s, [[0.8, 0, 0], [0.5 - 0.1 * i, 0.6, 0], [0.4, 0.5, 0.5 - 0.1 * i]])
+           for i, lam in enumerate((1.0, 10.0)) for s in (0, 1)]
+    mas = [_three_task_run("mas", 1.0, 0, [[0.8, 0, 0], [0.3, 0.7, 0], [0.2, 0.3, 0.7]])]
+    w = widgets.superclass_explorer(none + scp + mas, method="scp", lam=1.0)
+    assert [v for _, v in w.lam.options] == [1.0, 10.0] and len(w.runs) == 2
+    text = w.children[2].value
+    # final average (0.4 + 0.5 + 0.5) / 3; forgetting: task 1 0.8 → 0.4, task 2 0.6 → 0.5; intransigence: diag vs none
+    assert "average <b>46.7 %</b>" in text and "forgetting <b>25.0 %</b>" in text
+    assert "intransigence <b>16.7 %</b>" in text and "no consolidation: average 33.3 %" in text
+    n = w.n_draws
+    w.lam.value = 10.0
+    assert w.n_draws == n + 1 and "average <b>43.3 %</b>" in w.children[2].value
+    assert len(w.figure.axes[1].lines) == 2      # Figure 9b: none and the method
+    w.method.value = "mas"
+    assert [v for _, v in w.lam.options] == [1.0] and "MAS" in w.children[2].value
+    assert "scpviz-superclass-explorer" in w._dom_classes
+    with pytest.raises(ValueError, match="no run of ewc, mas or scp"):
+        widgets.superclass_explorer(none)
