@@ -36,7 +36,7 @@ def info_lines(root=None) -> list[str]:
     import torchvision
 
     from .config import MODE_ENV, data_root, get_device, get_mode
-    from .datasets import DIGITS_NAME, MNIST_NAME, find_mnist, find_svhn
+    from .datasets import DIGITS_NAME, MNIST_NAME, find_cifar100, find_mnist, find_svhn
 
     r = data_root(root)
     found = find_mnist(r)
@@ -60,6 +60,9 @@ def info_lines(root=None) -> list[str]:
         "svhn        " + (f"found in {find_svhn(r)}" if find_svhn(r) is not None else
                           f"not found (put train_32x32.mat and test_32x32.mat in {r / 'SVHN'}); "
                           "mnist_svhn uses the MNIST-M stand-in"),
+        "cifar100    " + (f"found in {find_cifar100(r)}" if find_cifar100(r) is not None else
+                          f"not found (put train, test and meta in {r / 'cifar-100-python'}); "
+                          "cifar100_superclasses uses the synthetic super-class stand-in"),
     ]
 
 
@@ -177,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--methods", "--method", dest="methods", nargs="+", default=list(exp.methods),
                        choices=list(exp.methods))
         s.add_argument("--lams", nargs="+", type=float, default=None,
-                       help="λ grid (default: the mode's; the paper's is 1e-3 … 1e9)")
+                       help="λ grid (default: the mode's; the paper's is "
+                            f"{', '.join(f'{v:g}' for v in exp.budget('paper').lams)})")
         s.add_argument("--slices", nargs="+", type=int, default=None, help="L values for SCP (default: the mode's)")
         s.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
         s.add_argument("--export", default=None, help="also write all runs to one (.json or .json.gz) file")

@@ -18,7 +18,16 @@ def test_info_reports_mnist(tmp_path, write_idx_mnist, capsys):
 
 def test_info_reports_fallback(tmp_path, capsys):
     assert cli.main(["info", "--data", str(tmp_path / "empty")]) == 0
-    assert "fallback" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fallback" in out and "cifar100    not found" in out and "synthetic super-class stand-in" in out
+
+
+def test_info_reports_cifar100_when_found(tmp_path, capsys):
+    from tests.datasets.test_datasets import _write_cifar100
+
+    _write_cifar100(tmp_path / "cifar-100-python")
+    assert cli.main(["info", "--data", str(tmp_path)]) == 0
+    assert f"cifar100    found in {tmp_path / 'cifar-100-python'}" in capsys.readouterr().out
 
 
 def test_bad_quick_value_exits_2(monkeypatch, capsys):

@@ -130,6 +130,9 @@ class Experiment:
     live : mapping
         Overrides of the quick budget for an explorer's *live* mode: one run of a few seconds on a laptop CPU that
         still shows forgetting (the quick budget itself is sized for CI).
+    unused_options : tuple of str
+        Keys of :data:`COMMON_OPTIONS` that mean nothing here (``hidden`` for a network without such widths):
+        neither in the config nor on the command line.
     per_seed : tuple of str
         Config keys the seed decides (the auto-encoders' digit order): a sweep averages over them, it does not
         compare them.
@@ -147,6 +150,7 @@ class Experiment:
     shipped: str | None = None
     task_keys: tuple = ("dataset", "seed", "n_train", "n_val", "n_test")
     per_seed: tuple = ()
+    unused_options: tuple = ()
     run_overrides: Mapping[str, Any] = {}
     live: Mapping[str, Any] = {}
 
@@ -159,8 +163,10 @@ class Experiment:
         return self.objective.metric
 
     def all_options(self) -> tuple:
-        """:data:`COMMON_OPTIONS` and the experiment's own, in that order."""
-        return COMMON_OPTIONS + tuple(self.options)
+        """:data:`COMMON_OPTIONS` and the experiment's own, in that order; an own option replaces the common one of
+        the same key (e.g. a ``dataset`` with other choices); :attr:`unused_options` are left out."""
+        skip = {o.key for o in self.options} | set(self.unused_options)
+        return tuple(o for o in COMMON_OPTIONS if o.key not in skip) + tuple(self.options)
 
     def budget(self, mode: str | None = None) -> Budget:
         """This experiment's budget in ``mode`` (default :func:`scpviz.config.get_mode`)."""
@@ -261,6 +267,11 @@ class Experiment:
             self._task_cache[key] = self.tasks(cfg, device)
         return self._task_cache[key]
 
+    def augment(self, cfg: dict):
+        """Hook: a callable ``(batch, generator) -> batch`` applied to every training batch (e.g.
+        :class:`scpviz.datasets.Augmentation`); default: none."""
+        return None
+
     def objective_for(self, cfg: dict):
         """The training objective of run ``cfg`` (default: the experiment's; an option may change the loss)."""
         return self.objective
@@ -281,7 +292,7 @@ class Experiment:
             hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
                                   batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
                                   optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
-                                  config=cfg, on_epoch=on_epoch, on_task_end=on_task_end)
+                                  config=cfg, on_epoch=on_epoch, on_task_end=on_task_end, augment=self.augment(cfg))
         if finish is not None:
             finish(hist)
         return hist

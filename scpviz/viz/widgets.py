@@ -682,14 +682,18 @@ def superclass_explorer(results, method="scp", lam=None):
         m = runs[0][1].metric
         avg = np.mean([h.final_average_metric() for _, h in runs])
         forgot = np.mean([h.forgetting() for _, h in runs])
+
+        def pts(v):   # a difference of two metric values: points of a percentage, else the metric's own units
+            return f"{m.scale * v:.1f} points" if m.unit == "%" else m.format(v)
+
         text = (f"<b>{plots.METHOD_LABELS.get(meth_t.value)}, λ = {lam_s.value:g}</b> ({len(runs)} seed"
                 f"{'s' * (len(runs) > 1)}, {runs[0][1].dataset}): after the last task, average <b>{m.format(avg)}</b>, "
-                f"forgetting <b>{m.format(forgot)}</b>")
+                f"forgetting <b>{pts(forgot)}</b>")
         if ref is not None:
             intr = np.mean([h.intransigence(ref) for _, h in runs])
-            text += (f", intransigence <b>{m.format(intr)}</b> — no consolidation: average "
+            text += (f", intransigence <b>{pts(intr)}</b> — no consolidation: average "
                      f"{m.format(np.mean([h.final_average_metric() for _, h in none]))}, forgetting "
-                     f"{m.format(np.mean([h.forgetting() for _, h in none]))}")
+                     f"{pts(np.mean([h.forgetting() for _, h in none]))}")
         readout.value = text
         fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
         plots.plot_accuracy_matrix(box.runs, ax=a0)

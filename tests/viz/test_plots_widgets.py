@@ -439,8 +439,8 @@ def test_superclass_explorer_follows_the_method_and_lambda():
     assert [v for _, v in w.lam.options] == [1.0, 10.0] and len(w.runs) == 2
     text = w.children[2].value
     # final average (0.4 + 0.5 + 0.5) / 3; forgetting: task 1 0.8 → 0.4, task 2 0.6 → 0.5; intransigence: diag vs none
-    assert "average <b>46.7 %</b>" in text and "forgetting <b>25.0 %</b>" in text
-    assert "intransigence <b>16.7 %</b>" in text and "no consolidation: average 33.3 %" in text
+    assert "average <b>46.7 %</b>" in text and "forgetting <b>25.0 points</b>" in text
+    assert "intransigence <b>16.7 points</b>" in text and "no consolidation: average 33.3 %" in text
     n = w.n_draws
     w.lam.value = 10.0
     assert w.n_draws == n + 1 and "average <b>43.3 %</b>" in w.children[2].value
