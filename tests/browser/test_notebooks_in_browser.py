@@ -44,6 +44,7 @@ EXPECTED = {
     "07_autoencoders.ipynb": dict(figures=10, explorers=["autoencoder-explorer", "study-explorer",
                                                          "autoencoder-explorer"]),
     "08_mnist_svhn.ipynb": dict(figures=6, explorers=["domain-shift-explorer"]),
+    "09_cifar100_superclasses.ipynb": dict(figures=6, explorers=["superclass-explorer"]),
 }
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
