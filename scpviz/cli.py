@@ -36,7 +36,7 @@ def info_lines(root=None) -> list[str]:
     import torchvision
 
     from .config import MODE_ENV, data_root, get_device, get_mode
-    from .datasets import DIGITS_NAME, MNIST_NAME, find_cifar100, find_mnist, find_svhn
+    from .datasets import DIGITS_NAME, MNIST_NAME, find_cifar100, find_mnist, find_svhn, find_synthia
 
     r = data_root(root)
     found = find_mnist(r)
@@ -63,6 +63,11 @@ def info_lines(root=None) -> list[str]:
         "cifar100    " + (f"found in {find_cifar100(r)}" if find_cifar100(r) is not None else
                           f"not found (put train, test and meta in {r / 'cifar-100-python'}); "
                           "cifar100_superclasses uses the synthetic super-class stand-in"),
+        "synthia     " + ("found: " + ", ".join(str(find_synthia(q, r)) for q in ("summer", "winter")
+                                                if find_synthia(q, r) is not None)
+                          if any(find_synthia(q, r) is not None for q in ("summer", "winter")) else
+                          f"not found (put SYNTHIA-SEQS-01-SUMMER and -WINTER in {r}); the SYNTHIA-style stand-in "
+                          "is written in its layout"),
     ]
 
 

@@ -20,6 +20,7 @@ def test_info_reports_fallback(tmp_path, capsys):
     assert cli.main(["info", "--data", str(tmp_path / "empty")]) == 0
     out = capsys.readouterr().out
     assert "fallback" in out and "cifar100    not found" in out and "synthetic super-class stand-in" in out
+    assert "synthia     not found (put SYNTHIA-SEQS-01-SUMMER" in out
 
 
 def test_info_reports_cifar100_when_found(tmp_path, capsys):

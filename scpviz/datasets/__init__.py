@@ -16,7 +16,8 @@ Modules: ``images`` (containers), ``mnist`` (MNIST and its offline stand-in), ``
 grayscale), ``mnist_m``
 (SVHN's offline stand-in: MNIST blended with photo patches), ``cifar100`` (torchvision's pickles, the
 super-class split of §8.5), ``superclass_standin`` (CIFAR-100's offline stand-in: synthetic images with 20
-super-classes of 5 sub-populations), ``augment`` (batched crop, flip and Cutout on the device), ``streams`` (task
+super-classes of 5 sub-populations), ``augment`` (batched crop, flip and Cutout on the device), ``synthia`` (SYNTHIA-SEQS frames and 16-bit label
+PNGs, §5.3), ``synthia_standin`` (its offline stand-in: road scenes written in SYNTHIA's layout), ``streams`` (task
 streams).
 """
 
@@ -27,6 +28,8 @@ from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
 from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .augment import Augmentation, cutout, random_crop, random_flip
+from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
+from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
 from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
                       superclass_tasks)
 
@@ -57,6 +60,14 @@ __all__ = [
     "random_crop",
     "random_flip",
     "cutout",
+    "SYNTHIA_CLASSES",
+    "find_synthia",
+    "load_synthia",
+    "read_label_png",
+    "write_png16",
+    "SYNTHIA_STANDIN_NAME",
+    "load_synthia_standin",
+    "write_synthia_standin",
     "permutations",
     "permuted_mnist_tasks",
     "digit_tasks",

@@ -17,7 +17,7 @@ from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
-DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin")
+DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -168,9 +168,9 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
     ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
     (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
-    ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`).
-
-    Other datasets of later notebooks (SYNTHIA) are added here.
+    ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
+    or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
+    (its offline stand-in, written in SYNTHIA's layout, :func:`scpviz.datasets.synthia_standin.load_synthia_standin`).
     """
     key = str(name).lower()
     if key == "mnist":
@@ -190,6 +190,12 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     if key in ("cifar100_standin", "superclass_standin"):
         from .superclass_standin import load_superclass_standin
         return load_superclass_standin(**kwargs)
+    if key == "synthia":
+        from .synthia import load_synthia
+        return load_synthia(**kwargs)
+    if key == "synthia_standin":
+        from .synthia_standin import load_synthia_standin
+        return load_synthia_standin(**kwargs)
     if key in ("mnist_m", "mnist-m"):
         from .mnist_m import load_mnist_m
         return load_mnist_m(**kwargs)

@@ -51,7 +51,7 @@ def eval_mode(model: nn.Module):
 
 def _is_labelled_pair(data) -> bool:
     return (isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)
-            and data[1].ndim == 1 and not data[1].is_floating_point() and len(data[0]) == len(data[1]))
+            and data[1].ndim >= 1 and not data[1].is_floating_point() and len(data[0]) == len(data[1]))
 
 
 def iter_batches(data, batch_size: int = 500, device=None, dtype=None) -> Iterable:

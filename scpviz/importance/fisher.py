@@ -13,7 +13,7 @@ from .per_sample import _run_per_sample
 FISHER_LABELS = ("exact", "sample", "empirical")
 
 
-def fisher_importance(model, data, labels="exact", seed=None, batch_size=500, method="auto"):
+def fisher_importance(model, data, labels="exact", seed=None, batch_size=500, method="auto", per_position=False):
     r"""Diagonal Fisher information of the classifier p_θ(y|x) = softmax(φ(x; θ)) (eq 3–4).
 
     .. math:: F_{ii} = \mathbb E_x\, \mathbb E_{y}\Big[\Big(\frac{\partial \log p_\theta(y|x)}{\partial\theta_i}\Big)^2\Big]
@@ -35,6 +35,12 @@ def fisher_importance(model, data, labels="exact", seed=None, batch_size=500, me
         ``"hooks"``: the per-layer rule for nn.Linear (fast); ``"func"``:
         torch.func per-sample gradients (any module); ``"auto"`` picks hooks
         when every trainable parameter sits in an nn.Linear fed 2-D inputs.
+    per_position : bool
+        For dense outputs (N, C, H, W) such as segmentation (§5.3): a softmax over the C classes at *every* position,
+        the positions independent given x, so log p(Y|x) = Σ_positions log p(y_pos|x). With ``labels="sample"`` one
+        label map Y ~ p(·|x) is drawn per image (every position drawn from its own softmax) — an unbiased estimate of
+        the diagonal Fisher at one backward pass per image; ``"empirical"`` uses the data's label maps. ``"exact"``
+        is refused: it needs C·H·W backward passes per image.
 
     Returns
     -------
@@ -55,10 +61,20 @@ def fisher_importance(model, data, labels="exact", seed=None, batch_size=500, me
     """
     if labels not in FISHER_LABELS:
         raise ValueError(f"labels={labels!r} must be one of {FISHER_LABELS}.")
+    if per_position and labels == "exact":
+        raise ValueError("labels='exact' with per_position=True needs one backward pass per class and position "
+                         "(C·H·W per image): use labels='sample' (unbiased, one per image) or 'empirical'.")
     params = trainable_parameters(model)
     gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
 
     def losses(out, y):
+        if per_position:
+            if out.ndim < 3:
+                raise ValueError(f"per_position=True needs dense outputs (N, C, H, W), got {tuple(out.shape)}.")
+            if y is None:
+                raise ValueError("labels='empirical' needs labelled data: pass (x, y) batches with label maps.")
+            logp = F.log_softmax(out, dim=1).gather(1, y.long()[:, None]).squeeze(1)
+            return [logp.flatten(1).sum(1)]
         logp = F.log_softmax(out.reshape(len(out), -1), dim=1)
         if labels == "exact":
             w = logp.detach().exp().sqrt()
@@ -69,9 +85,14 @@ def fisher_importance(model, data, labels="exact", seed=None, batch_size=500, me
         return [logp.gather(1, y.long()[:, None]).squeeze(1)]
 
     def sample_labels(x):
-        """y ~ p_θ(·|x), drawn once per input before the gradients are taken."""
+        """y ~ p_θ(·|x), drawn once per input before the gradients are taken (per position: a label map)."""
         with torch.no_grad():
-            probs = F.softmax(model(x).reshape(len(x), -1).to(torch.float64), dim=1).cpu()
+            out = model(x).to(torch.float64)
+            if per_position:
+                probs = F.softmax(out, dim=1).movedim(1, -1)
+                flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]).cpu(), 1, generator=gen)
+                return flat.reshape(probs.shape[:-1]).to(x.device)
+            probs = F.softmax(out.reshape(len(x), -1), dim=1).cpu()
         return torch.multinomial(probs, 1, generator=gen).squeeze(1).to(x.device)
 
     return _run_per_sample(model, params, data, losses, "square", method, batch_size,

@@ -5,5 +5,6 @@ from .autoencoder import AutoEncoder
 from .mlp import MLP
 from .vgg import VGGLike
 from .wide_resnet import WideResNet
+from .unet import UNet
 
-__all__ = ["MLP", "AutoEncoder", "VGGLike", "WideResNet"]
+__all__ = ["MLP", "AutoEncoder", "VGGLike", "WideResNet", "UNet"]

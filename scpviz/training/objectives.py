@@ -17,7 +17,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Metric", "ACCURACY", "L1_ERROR", "METRICS", "metric_named", "Objective", "CLASSIFICATION",
+from .dice import mean_dice, soft_dice_loss
+
+__all__ = ["Metric", "ACCURACY", "L1_ERROR", "DICE", "SEGMENTATION", "METRICS", "metric_named", "Objective", "CLASSIFICATION",
            "RECONSTRUCTION", "OBJECTIVES", "objective", "RECONSTRUCTION_LOSSES", "reconstruction_loss",
            "reconstruction_objective"]
 
@@ -66,7 +68,8 @@ class Metric:
 
 ACCURACY = Metric("accuracy", "%", higher_is_better=True)
 L1_ERROR = Metric("mean ℓ1 reconstruction error", "", higher_is_better=False)
-METRICS = {m.name: m for m in (ACCURACY, L1_ERROR)}
+DICE = Metric("mean Dice", "%", higher_is_better=True)
+METRICS = {m.name: m for m in (ACCURACY, L1_ERROR, DICE)}
 # names written by scpviz 0.1 before metrics had units (the shipped auto-encoder results)
 _LEGACY = {"mean l1 reconstruction error": L1_ERROR}
 
@@ -155,7 +158,10 @@ def _l1_error(out, x, y):
 
 CLASSIFICATION = Objective("classification", lambda out, x, y: F.cross_entropy(out, y), _accuracy, ACCURACY)
 RECONSTRUCTION = Objective("reconstruction", _recon_loss, _l1_error, L1_ERROR)
-OBJECTIVES = {o.name: o for o in (CLASSIFICATION, RECONSTRUCTION)}
+# §5.3: loss 1 − soft Dice over the class maps, metric the hard Dice (mean over the classes present per image)
+SEGMENTATION = Objective("segmentation", lambda out, x, y: soft_dice_loss(out, y), lambda out, x, y: mean_dice(out, y),
+                         DICE)
+OBJECTIVES = {o.name: o for o in (CLASSIFICATION, RECONSTRUCTION, SEGMENTATION)}
 
 
 def objective(obj) -> Objective:

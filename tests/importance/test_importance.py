@@ -448,3 +448,37 @@ def test_conv_batches_are_cut_to_bound_the_patches(monkeypatch):
     monkeypatch.setattr(per_sample, "_split_for_patches", tiny_budget)
     one_by_one = fisher_importance(model, x, "exact", method="hooks")
     assert cuts == [9] and rel_err(one_by_one, whole) < 1e-12
+
+
+def test_unet_dense_output_importances_equal_per_sample_loops():
+    """The segmentation network (issue 20): a tiny U-Net, dense output K = C·H·W. MAS (per-image squared output
+    norm) by the per-layer rules equals a loop over images; Γ with K ≫ L slices equals Algorithm 1 verbatim."""
+    from scpviz.models import UNet
+
+    model = UNet(in_channels=3, n_classes=4, base=2, depth=2, seed=0).double()
+    x = torch.randn(5, 3, 8, 12, dtype=torch.float64)
+    mas = per_sample_brute(model, x, lambda n, out: [(1.0, out.pow(2).sum(), False)])
+    assert rel_err(mas_importance(model, x, method="hooks", batch_size=3), mas) < 1e-10
+    sl = random_slices(6, 4 * 8 * 12, seed=1)
+    assert rel_err(scp_importance(model, x, slices=sl, batch_size=2), scp_importance_reference(model, x, sl)) < 1e-10
+
+
+def test_per_position_fisher_of_a_segmentation_net_equals_a_loop():
+    """§5.3's EWC on a dense output: log p(Y|x) = Σ_positions log softmax_c; the sampled Fisher (one label map per
+    image, every position from its own softmax) and the empirical one equal a loop over images (float64)."""
+    from scpviz.models import UNet
+
+    model = UNet(in_channels=3, n_classes=4, base=2, depth=1, seed=1).double()
+    x = torch.randn(4, 3, 6, 8, dtype=torch.float64)
+    y = torch.randint(0, 4, (4, 6, 8))
+    with torch.no_grad():     # the draw: per image, per position, from a generator seeded with 7, in that order
+        probs = F.softmax(model(x), 1).movedim(1, -1)
+        drawn = torch.multinomial(probs.reshape(-1, 4), 1, generator=torch.Generator().manual_seed(7)).reshape(4, 6, 8)
+    for labels, maps in (("sample", drawn), ("empirical", y)):
+        want = per_sample_brute(model, x, lambda n, out: [(1.0, F.log_softmax(out, 1)[0].gather(0, maps[n][None]).sum(),
+                                                           False)])
+        got = fisher_importance(model, (x, y), labels, seed=7, per_position=True,
+                                batch_size=500 if labels == "sample" else 3)   # one draw over the whole data
+        assert rel_err(got, want) < 1e-10, labels
+    with pytest.raises(ValueError, match="C·H·W"):
+        fisher_importance(model, x, "exact", per_position=True)
