@@ -104,6 +104,9 @@ class Consolidation:
         ``seed + t``.
     fisher_labels : {"exact", "sample", "empirical"}
         See :func:`scpviz.importance.fisher_importance`.
+    per_position : bool
+        EWC on a dense output (segmentation, §5.3): a softmax per position, see
+        :func:`scpviz.importance.fisher_importance` (use ``fisher_labels="sample"``).
     mas_form : {"paper", "aljundi"}
         See :func:`scpviz.importance.mas_importance`.
     batch_size : int
@@ -130,7 +133,8 @@ class Consolidation:
     """
 
     def __init__(self, method="scp", lam=1.0, alpha=0.75, n_slices=100, exact=False, layer=None, seed=None,
-                 fisher_labels="exact", mas_form="paper", batch_size=500, neighbourhood=0, neighbourhood_scale=0.1):
+                 fisher_labels="exact", mas_form="paper", batch_size=500, neighbourhood=0, neighbourhood_scale=0.1,
+                 per_position=False):
         if method not in METHODS + BASELINES:
             raise ValueError(f"method={method!r} must be one of {METHODS + BASELINES}.")
         if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)) \
@@ -150,6 +154,10 @@ class Consolidation:
             raise ValueError(f"neighbourhood={neighbourhood!r} must be an integer >= 0 (0: importance at θ*; "
                              "k: averaged over k perturbed copies).")
         self.neighbourhood, self.neighbourhood_scale = int(neighbourhood), float(neighbourhood_scale)
+        if per_position and method == "ewc" and fisher_labels == "exact":
+            raise ValueError("per_position=True with fisher_labels='exact' needs C·H·W backward passes per image: "
+                             "use fisher_labels='sample' (or 'empirical').")
+        self.per_position = bool(per_position)
         self.importance = None
         self.theta_star = None
         self.n_tasks = 0
@@ -167,6 +175,8 @@ class Consolidation:
                    layer=layer, seed=self.seed, fisher_labels=self.fisher_labels, mas_form=self.mas_form)
         if self.neighbourhood:
             cfg.update(neighbourhood=self.neighbourhood, neighbourhood_scale=self.neighbourhood_scale)
+        if self.per_position:
+            cfg.update(per_position=True)
         return cfg
 
     @property
@@ -186,7 +196,7 @@ class Consolidation:
         if self.method == "ewc":
             seed = None if self.seed is None else self.seed + self.n_tasks
             return imp.fisher_importance(model, data, labels=self.fisher_labels, seed=seed,
-                                         batch_size=self.batch_size)
+                                         batch_size=self.batch_size, per_position=self.per_position)
         if self.method == "mas":
             return imp.mas_importance(model, data, form=self.mas_form, layer=self.layer, batch_size=self.batch_size)
         if self.method == "scp":

@@ -31,7 +31,7 @@ from .augment import Augmentation, cutout, random_crop, random_flip
 from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
 from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
-                      superclass_tasks)
+                      sequence_tasks, superclass_tasks)
 
 __all__ = [
     "DATASETS",
@@ -54,6 +54,7 @@ __all__ = [
     "fine_to_coarse",
     "superclass_split",
     "superclass_tasks",
+    "sequence_tasks",
     "SUPERCLASS_STANDIN_NAME",
     "load_superclass_standin",
     "Augmentation",

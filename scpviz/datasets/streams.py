@@ -301,3 +301,49 @@ def superclass_tasks(dataset: ImageDataset, n_tasks: int = 5, n_train: int | Non
                                 "fine_names": [names[f] for f in fines] if names else [],
                                 "train_indices": tr_idx, "val_indices": val_idx, "test_indices": te_idx}))
     return tasks
+
+
+def sequence_tasks(sequences: Sequence[ImageDataset], names: Sequence[str] | None = None, n_train: int | None = None,
+                   n_val: int = 0, n_test: int | None = None, name: str | None = None) -> list[Task]:
+    """Segmentation tasks from driving sequences (§5.3: SYNTHIA summer, then winter), one task per sequence.
+
+    Frames of a sequence are consecutive and nearly repeat, so nothing is drawn at random: validation is the last
+    ``n_val`` training frames (the ones just before the test frames), training the ``n_train`` frames before them
+    (None: all), test the first ``n_test`` test frames (None: all).
+
+    Parameters
+    ----------
+    sequences : list of ImageDataset
+        From :func:`~scpviz.datasets.synthia.load_synthia` (or its stand-in): frames (N, 3, h, w) in [0, 1], class
+        maps (N, h, w).
+    names : list of str, optional
+        Task names (default the sequences' names).
+    name : str, optional
+        Stored as every task's ``dataset`` (default the first sequence's name).
+
+    Returns
+    -------
+    list of Task
+        Frames scaled to [−1, 1], targets the class maps; ``meta`` holds the frame ``index`` ranges used.
+    """
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
+        raise ValueError(f"n_val={n_val!r} must be a non-negative integer.")
+    tasks = []
+    for i, ds in enumerate(sequences):
+        if ds.y_train.ndim != 3:
+            raise ValueError(f"sequence {ds.name!r} has targets of shape {tuple(ds.y_train.shape)}: segmentation "
+                             "tasks need class maps (N, h, w).")
+        avail = len(ds.x_train) - n_val
+        if avail < 1:
+            raise ValueError(f"n_val={n_val} leaves no training frames in {ds.name!r} ({len(ds.x_train)} frames).")
+        n_tr = _check_count(n_train, "n_train", avail)
+        tr = slice(avail - n_tr, avail)
+        va = slice(avail, len(ds.x_train))
+        n_te = _check_count(n_test, "n_test", len(ds.x_test))
+        tasks.append(Task(name=(names[i] if names else ds.name), dataset=name or sequences[0].name,
+                          x_train=ds.x_train[tr] * 2 - 1, y_train=ds.y_train[tr],
+                          x_test=ds.x_test[:n_te] * 2 - 1, y_test=ds.y_test[:n_te],
+                          x_val=ds.x_train[va] * 2 - 1 if n_val else None, y_val=ds.y_train[va] if n_val else None,
+                          meta={"index": i, "train_frames": (tr.start, tr.stop), "val_frames": (va.start, va.stop),
+                                "test_frames": (0, n_te)}))
+    return tasks

@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .seeding import seeded
+
 
 class AutoEncoder(nn.Module):
     """Fully connected auto-encoder of §5.2: 784 → 1024 → 1024 → 1024 → 256, mirrored decoder, ReLU, sigmoid output.
@@ -48,10 +50,7 @@ class AutoEncoder(nn.Module):
         for name, v in (("in_features", in_features), ("code", code), *(("hidden", h) for h in hidden)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must hold positive integers, got {v!r}.")
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             enc, dec = [], []
             sizes = [in_features, *hidden, code]
             for a, b in zip(sizes[:-1], sizes[1:]):
@@ -67,9 +66,6 @@ class AutoEncoder(nn.Module):
                         nn.init.xavier_uniform_(m.weight)
                         if m.bias is not None:
                             nn.init.zeros_(m.bias)
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.in_features = in_features
 
     def forward(self, x):

@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .seeding import seeded
+
 
 class MLP(nn.Sequential):
     """Fully connected ReLU classifier, the permuted-MNIST network of §5.1: 784-1024-512-256-10.
@@ -41,15 +43,9 @@ class MLP(nn.Sequential):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must hold positive integers, got {v!r}.")
         layers = []
-        if seed is not None:
-            state = torch.random.get_rng_state()
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             for a, b in zip(sizes[:-1], sizes[1:]):
                 layers += [nn.Linear(a, b), nn.ReLU()]
-        finally:
-            if seed is not None:
-                torch.random.set_rng_state(state)
         super().__init__(*layers[:-1])
         self.in_features, self.hidden, self.n_classes = in_features, tuple(hidden), n_classes
 

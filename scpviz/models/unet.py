@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .seeding import seeded
+
 
 def _double_conv(c_in, c_out):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(),
@@ -59,19 +61,13 @@ class UNet(nn.Module):
         for name, v in (("in_channels", in_channels), ("n_classes", n_classes), ("base", base), ("depth", depth)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}={v!r} must be a positive integer.")
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             widths = [base * 2 ** i for i in range(depth + 1)]
             self.down = nn.ModuleList([_double_conv(in_channels, widths[0])]
                                       + [_double_conv(widths[i], widths[i + 1]) for i in range(depth)])
             self.pool = nn.MaxPool2d(2)
             self.up = nn.ModuleList([_Up(widths[i + 1], widths[i]) for i in reversed(range(depth))])
             self.head = nn.Conv2d(widths[0], n_classes, 1)
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.in_channels, self.n_classes, self.base, self.depth = in_channels, n_classes, base, depth
 
     def forward(self, x):

@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .seeding import seeded
+
 
 class VGGLike(nn.Module):
     """3×3 convolutions + BatchNorm + ReLU with max-pooling, then FC + BatchNorm + ReLU + Dropout, then a linear head.
@@ -67,10 +69,7 @@ class VGGLike(nn.Module):
                 raise ValueError(f"{name} must hold positive integers, got {v!r}.")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout={dropout!r} must be a probability in [0, 1).")
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             layers, c_in = [], in_channels
             for i, c in enumerate(channels):
                 layers += [nn.Conv2d(c_in, c, kernel_size=3, padding=2), nn.BatchNorm2d(c), nn.ReLU()]
@@ -87,9 +86,6 @@ class VGGLike(nn.Module):
                 width = h
             self.fc = nn.Sequential(*fc)
             self.classify = nn.Linear(width, n_classes)
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.in_channels, self.image_size, self.n_classes = in_channels, image_size, n_classes
         self.channels, self.hidden, self.feature_shape = channels, hidden, shape
 

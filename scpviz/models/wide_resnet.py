@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .seeding import seeded
+
 
 class _WideBlock(nn.Module):
     """Pre-activation basic block: BN → ReLU → conv3×3 (stride) → BN → ReLU → Dropout → conv3×3, plus the shortcut
@@ -79,10 +81,7 @@ class WideResNet(nn.Module):
             raise ValueError(f"dropout={dropout!r} must be a probability in [0, 1).")
         widths = (16,) + tuple(int(round(w * widen_factor)) for w in (16, 32, 64))
         n = (depth - 4) // 6
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             self.conv = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
             blocks, c_in = [], widths[0]
             for g, (c, stride) in enumerate(zip(widths[1:], (1, 2, 2))):
@@ -92,9 +91,6 @@ class WideResNet(nn.Module):
             self.blocks = nn.Sequential(*blocks)
             self.bn = nn.BatchNorm2d(c_in)
             self.classify = nn.Linear(c_in, n_classes)
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.depth, self.widen_factor, self.n_classes, self.in_channels = depth, widen_factor, n_classes, in_channels
         self.widths = widths
 
