@@ -1,8 +1,12 @@
 """An offline stand-in for SYNTHIA-SEQS (§5.3): procedurally drawn road scenes — sky, buildings, road with lane
 markings, sidewalks, fences, trees, poles with signs, cars, pedestrians, cyclists — seen from a car driving along
-the road, in a **summer** and a **winter** appearance (snow on the ground, the sidewalks and the roofs, a grey sky,
-bare white-dusted trees, lower contrast). The frames are *written in the SYNTHIA layout and encoding* (8-bit RGB
-PNGs, 16-bit label PNGs with the class id in the first channel) so that the real loader,
+the road over hills (the horizon moves with the position), in a **summer** and a **winter** appearance (snow on the
+ground, the sidewalks and the roofs, a leaden sky, white trees, lower contrast). As under real snow, the seasons
+disagree on what a colour means — the packed-snow road has a summer sidewalk's grey, snowy sidewalks a summer lane
+marking's white, the winter sky a summer road's grey — so learning winter overwrites what summer needed (without that
+a network forgot almost nothing of summer: 3 points of Dice in the first version). The frames are *written in the
+SYNTHIA layout and encoding* (8-bit RGB PNGs, 16-bit label PNGs with the class id in the first channel) so that the
+real loader,
 :func:`scpviz.datasets.synthia.load_synthia`, is what reads them. Deterministic from a seed. Every result made on it
 is named "SYNTHIA-style scenes (stand-in for SYNTHIA-SEQS-01)".
 """
@@ -17,7 +21,8 @@ from PIL import Image
 from ..config import run_cache
 from .synthia import LABEL_DIR, RGB_DIR, write_png16
 
-__all__ = ["SYNTHIA_STANDIN_NAME", "STANDIN_SEQUENCES", "draw_scene", "write_synthia_standin", "load_synthia_standin"]
+__all__ = ["SYNTHIA_STANDIN_NAME", "STANDIN_SEQUENCES", "STANDIN_VERSION", "draw_scene", "write_synthia_standin",
+           "load_synthia_standin"]
 
 SYNTHIA_STANDIN_NAME = "SYNTHIA-style scenes (stand-in for SYNTHIA-SEQS-01)"
 STANDIN_SEQUENCES = {"summer": "STANDIN-SEQS-01-SUMMER", "winter": "STANDIN-SEQS-01-WINTER"}
@@ -29,25 +34,31 @@ _PALETTE = {
                SIDEWALK: (0.62, 0.60, 0.55), FENCE: (0.45, 0.35, 0.25), VEGETATION: (0.20, 0.50, 0.15),
                POLE: (0.35, 0.35, 0.38), CAR: (0.70, 0.15, 0.15), SIGN: (0.95, 0.80, 0.10), PEDESTRIAN: (0.25, 0.30, 0.60),
                CYCLIST: (0.10, 0.55, 0.55), LANE: (0.95, 0.95, 0.90), VOID: (0.05, 0.05, 0.05)},
-    "winter": {SKY: (0.72, 0.74, 0.78), BUILDING: (0.55, 0.47, 0.44), ROAD: (0.52, 0.52, 0.55),
-               SIDEWALK: (0.90, 0.91, 0.94), FENCE: (0.50, 0.45, 0.40), VEGETATION: (0.72, 0.74, 0.72),
-               POLE: (0.40, 0.40, 0.43), CAR: (0.60, 0.25, 0.25), SIGN: (0.85, 0.75, 0.25), PEDESTRIAN: (0.20, 0.22, 0.35),
-               CYCLIST: (0.15, 0.40, 0.45), LANE: (0.80, 0.82, 0.84), VOID: (0.05, 0.05, 0.05)},
+    # snow: the road packed grey-white (the colour of a summer sidewalk), the sidewalks and verges white (the colour
+    # of a summer lane marking), a leaden sky (the grey of a summer road), dark wet buildings and fences; what a
+    # colour means changes with the season, so a network that adapts to winter misreads summer
+    "winter": {SKY: (0.34, 0.35, 0.38), BUILDING: (0.30, 0.24, 0.22), ROAD: (0.66, 0.64, 0.60),
+               SIDEWALK: (0.94, 0.94, 0.92), FENCE: (0.22, 0.20, 0.18), VEGETATION: (0.86, 0.88, 0.88),
+               POLE: (0.20, 0.20, 0.22), CAR: (0.25, 0.45, 0.20), SIGN: (0.90, 0.40, 0.15), PEDESTRIAN: (0.60, 0.15, 0.15),
+               CYCLIST: (0.95, 0.80, 0.10), LANE: (0.95, 0.75, 0.10), VOID: (0.05, 0.05, 0.05)},
 }
+STANDIN_VERSION = 2  # part of the cache folder's name: a change of the drawing is a new folder
 
 
 def draw_scene(h: int, w: int, t: int, season: str, rng: np.random.Generator):
     """One frame at time ``t`` of the drive: (RGB (h, w, 3) float in [0, 1], class ids (h, w) int).
 
-    The layout (where the buildings, trees, poles, cars and people stand) is a function of the drive's position
-    ``t``, so the summer and winter sequences of one seed show the same street; ``season`` changes the appearance,
-    and winter adds snow on roofs and along the road.
+    The layout (the hills, where the buildings, trees and poles stand) is a function of the drive's position ``t``,
+    so the summer and winter sequences show the same street; cars, pedestrians and cyclists come from ``rng``;
+    ``season`` changes the appearance, and winter adds snow on roofs and along the road.
     """
     if season not in _PALETTE:
         raise ValueError(f"season={season!r} must be 'summer' or 'winter'.")
     pal = _PALETTE[season]
     rr, cc = np.mgrid[0:h, 0:w].astype(float)
-    horizon = 0.42 * h
+    street = np.random.default_rng(12345)                               # the street is the same in both seasons
+    hills = street.uniform(0, 2 * np.pi, 3)
+    horizon = h * (0.42 + 0.07 * np.sin(0.11 * t + hills[0]) + 0.04 * np.sin(0.27 * t + hills[1]))  # hills
     lab = np.full((h, w), SKY, np.int64)
     below = rr >= horizon
     depth = np.clip((rr - horizon) / (h - horizon), 1e-3, 1)          # 0 at the horizon, 1 at the bottom
@@ -64,7 +75,6 @@ def draw_scene(h: int, w: int, t: int, season: str, rng: np.random.Generator):
     dash = ((np.log(depth + 0.05) * 6 + 0.35 * t) % 2) < 0.9
     lab[road & (off < 0.012 * w + 0.02 * w * depth) & dash] = LANE
     # buildings on both sides above the horizon: heights from a street profile indexed by t
-    street = np.random.default_rng(12345)                               # the street is the same in both seasons
     heights = street.uniform(0.12, 0.40, 400)
     col_pos = ((cc / w * 8 + 0.15 * t) // 1).astype(int) % 400
     top = horizon - heights[col_pos] * h
@@ -104,7 +114,7 @@ def draw_scene(h: int, w: int, t: int, season: str, rng: np.random.Generator):
         img[roof] = 0.93                                                 # snow on the roofs
         snow = below & (lab == ROAD) & (off > half_road * 0.75)
         img[snow] = 0.85                                                 # snow along the road's edges
-        img = 0.55 + 0.6 * (img - 0.55)                                  # flat, low-contrast light
+        img = 0.5 + 0.8 * (img - 0.5)                                    # flat, low-contrast light
     img[lab == SKY] += (0.15 * (1 - rr / horizon))[lab == SKY, None] * (1 if season == "summer" else 0.3)
     img += rng.normal(0, 0.025, img.shape)
     return np.clip(img, 0, 1), lab
@@ -112,8 +122,9 @@ def draw_scene(h: int, w: int, t: int, season: str, rng: np.random.Generator):
 
 def write_synthia_standin(root=None, n_frames: int = 120, size=(64, 96), seed: int = 0, overwrite: bool = False
                           ) -> dict:
-    """Write the summer and winter stand-in sequences under ``root`` (default ``run_cache('synthia_standin')/<size, frames, seed>``) in the
-    SYNTHIA layout: ``<root>/STANDIN-SEQS-01-SUMMER/RGB/Stereo_Left/Omni_F/000000.png`` (8-bit RGB) and
+    """Write the summer and winter stand-in sequences under ``root`` (default
+    ``run_cache('synthia_standin')/v<STANDIN_VERSION>_<h>x<w>_n<frames>_seed<seed>``) in the SYNTHIA layout:
+    ``<root>/STANDIN-SEQS-01-SUMMER/RGB/Stereo_Left/Omni_F/000000.png`` (8-bit RGB) and
     ``GT/LABELS/Stereo_Left/Omni_F/000000.png`` (16-bit RGB, class id in the first channel, an instance id 0 in the
     second, 0 in the third), likewise ``...-WINTER``. Existing complete sequences are kept unless ``overwrite``.
 
@@ -125,7 +136,7 @@ def write_synthia_standin(root=None, n_frames: int = 120, size=(64, 96), seed: i
     if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 2:
         raise ValueError(f"n_frames={n_frames!r} must be an integer ≥ 2.")
     h, w = (int(v) for v in size)
-    root = Path(root) if root is not None else run_cache("synthia_standin") / f"{h}x{w}_n{n_frames}_seed{seed}"
+    root = Path(root) if root is not None else run_cache("synthia_standin") / f"v{STANDIN_VERSION}_{h}x{w}_n{n_frames}_seed{seed}"
     out = {}
     for k, (season, name) in enumerate(STANDIN_SEQUENCES.items()):
         folder = root / name
