@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--lams", nargs="+", type=float, default=None,
                        help="λ grid (default: the mode's; the paper's is "
                             f"{', '.join(f'{v:g}' for v in exp.budget('paper').lams)})")
+        s.add_argument("--method-lams", nargs="+", default=None, metavar="METHOD=λ,λ,...", type=_method_lams,
+                       help="a λ grid per method, e.g. mas=1e-9,1e-8 scp=1,10 (replaces --lams for those methods: "
+                            "importances of different methods live on different scales)")
         s.add_argument("--slices", nargs="+", type=int, default=None, help="L values for SCP (default: the mode's)")
         s.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
         s.add_argument("--export", default=None, help="also write all runs to one (.json or .json.gz) file")
@@ -307,10 +310,28 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _method_lams(text: str) -> tuple:
+    """``"mas=1e-9,1e-8"`` → ``("mas", [1e-09, 1e-08])`` (argparse type of ``--method-lams``)."""
+    import argparse
+
+    method, sep, values = text.partition("=")
+    try:
+        lams = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        lams = []
+    if not sep or not method.strip() or not lams:
+        raise argparse.ArgumentTypeError(f"{text!r} is not METHOD=λ,λ,... (e.g. scp=1,10,100).")
+    return method.strip(), lams
+
+
 def _grid_kwargs(args) -> dict:
     exp, mode, overrides = _setup(args)
+    per_method = dict(getattr(args, "method_lams", None) or [])
+    unknown = set(per_method) - set(exp.methods)
+    if unknown:
+        raise ValueError(f"--method-lams names {sorted(unknown)}, not methods of {exp.name}: {list(exp.methods)}.")
     return dict(experiment=exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
-                mode=mode, **overrides)
+                mode=mode, lams_per_method=per_method or None, **overrides)
 
 
 def sweep_configs(argv) -> list:

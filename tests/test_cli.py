@@ -162,3 +162,22 @@ def test_sweep_dry_run_counts(tmp_path, capsys):
     argv = ["sweep", "permuted_mnist", "--mode", "paper", "--cache", str(tmp_path), "--dry-run"]
     assert cli.main(argv) == 0
     assert "paper mode: 400 runs (0 already in" in capsys.readouterr().out  # none: 10 seeds; EWC, MAS, SCP: 13 λ × 10
+
+
+def test_method_lams_give_each_method_its_grid_and_the_shipped_segmentation_command_holds(capsys):
+    """--method-lams METHOD=λ,... replaces --lams per method; the command stored with the shipped SYNTHIA-style grid
+    stands for exactly its 54 configs."""
+    from scpviz import sweeps
+
+    argv = ["sweep", "synthia_segmentation", "--quick", "--methods", "none", "mas", "scp", "--lams", "5",
+            "--method-lams", "mas=1e-9,1e-8", "--cache", "c"]
+    got = sorted((c["method"], c["lam"]) for c in cli.sweep_configs(argv))
+    assert got == [("mas", 1e-9), ("mas", 1e-8), ("none", 0.0), ("scp", 5.0)]
+    assert cli.main(["sweep", "synthia_segmentation", "--method-lams", "mas", "--cache", "c", "--dry-run"]) == 2
+    assert "'mas' is not METHOD=λ,λ,..." in capsys.readouterr().err
+    assert cli.main(["sweep", "synthia_segmentation", "--method-lams", "l2=1", "--cache", "c", "--dry-run"]) == 2
+    assert "--method-lams names ['l2'], not methods of synthia_segmentation" in capsys.readouterr().err
+    runs, command = sweeps.shipped_results("synthia_segmentation_cpu")
+    want = sorted(repr(sorted(c.items())) for c, _ in runs)
+    got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(command.split("python -m scpviz ")[1].split()))
+    assert len(want) == 54 and got == want

@@ -2,7 +2,7 @@
 and the notebooks read.
 
 >>> names()
-['permuted_mnist', 'autoencoders', 'mnist_svhn', 'cifar100_superclasses']
+['permuted_mnist', 'autoencoders', 'mnist_svhn', 'synthia_segmentation', 'cifar100_superclasses']
 >>> exp = get("autoencoders")
 >>> exp.paper, exp.metric.name, exp.metric.higher_is_better
 ('§5.2, Figure 4', 'mean ℓ1 reconstruction error', False)
@@ -21,11 +21,13 @@ from .cifar100_superclasses import Cifar100Superclasses
 from .base import COMMON_OPTIONS, Experiment, FigureSpec, Option
 from .mnist_svhn import MnistSvhn
 from .permuted_mnist import PermutedMNIST, importances_after_first_task
+from .synthia_segmentation import SynthiaSegmentation
 
 __all__ = ["get", "names", "budget", "REGISTRY", "Experiment", "Option", "FigureSpec", "COMMON_OPTIONS",
            "importances_after_first_task"]
 
-REGISTRY: dict = {e.name: e for e in (PermutedMNIST(), AutoEncoders(), MnistSvhn(), Cifar100Superclasses())}
+REGISTRY: dict = {e.name: e for e in (PermutedMNIST(), AutoEncoders(), MnistSvhn(), SynthiaSegmentation(),
+                                      Cifar100Superclasses())}
 
 
 def names() -> list:

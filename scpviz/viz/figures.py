@@ -69,9 +69,10 @@ def draw_figures(experiment, results) -> dict:
             for cfg, hist in results:
                 figs[f"{cfg['method']}_lam{cfg['lam']:g}_seed{cfg['seed']}_{spec.filename}"] = fn(hist)
         elif spec.input == "seeds_by_method":
-            figs[spec.filename] = fn(seeds_per_method(results))
+            figs[spec.filename] = fn(seeds_per_method(results), **({"figure": spec.paper} if spec.paper else {}))
         elif spec.input == "by_method":
-            runs = first_run_per_method([(c, h) for c, h in results if "snapshots" in h.extras])
+            # the runs that recorded pictures: Figure 4a's reconstructions, Figure 5's frames
+            runs = first_run_per_method([(c, h) for c, h in results if {"snapshots", "frames"} & set(h.extras)])
             if runs:
                 figs[spec.filename] = fn(runs)
         else:

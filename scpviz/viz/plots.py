@@ -817,9 +817,9 @@ def _curve_label(label: str, method: str) -> str:
     return METHOD_LABELS.get(label, str(label))
 
 
-def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
-    """Figure 7b: the metric of task 1, of task 2 and their average over training time, one curve per method
-    (mean ± sd over seeds), the spans in which each task is trained shaded (blue: task 1, red: task 2).
+def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None, figure="Figure 7b"):
+    """Figure 7b (and Figure 6): the metric of task 1, of task 2 and their average over training time, one curve per
+    method (mean ± sd over seeds), the spans in which each task is trained shaded (blue: task 1, red: task 2).
 
     Parameters
     ----------
@@ -831,6 +831,8 @@ def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
     axes : sequence of 3 Axes, optional
     dataset : str, optional
         Default: the first History's ``dataset``.
+    figure : str
+        The paper's figure named in the default title (``"Figure 6"`` for the segmentation experiment).
 
     Returns
     -------
@@ -841,7 +843,7 @@ def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
         raise ValueError("runs is empty: give {method: History or [History, ...]} with at least one run.")
     first = next(iter(runs.values()))[0]
     if len(first.task_names) < 2:
-        raise ValueError(f"runs have {len(first.task_names)} task(s): Figure 7b needs two.")
+        raise ValueError(f"runs have {len(first.task_names)} task(s): {figure} needs two.")
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained", sharey=True)
     else:
@@ -878,7 +880,7 @@ def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None):
     axes[0].set_ylabel(f"{split} {metric.label}")
     axes[2].legend(fontsize=7, loc="lower left")
     dataset = dataset or first.dataset
-    fig.suptitle(title or f"{dataset}: {budget_label(first.config, len(first.task_names))} (Figure 7b; shaded: "
+    fig.suptitle(title or f"{dataset}: {budget_label(first.config, len(first.task_names))} ({figure}; shaded: "
                  "task 1 trained in blue, task 2 in red)", fontsize=10)
     return fig
 
@@ -967,4 +969,154 @@ def plot_accuracy_matrix(histories, split="test", ax=None, title=None):
     fig.colorbar(im, ax=ax, label=f"{split} {m.name} ({m.unit})" if m.unit else f"{split} {m.name}", shrink=0.8)
     ax.set_title(title or f"{hs[0].dataset}\n{split} {m.name} on each task ({len(hs)} seed{'s' * (len(hs) > 1)})",
                  fontsize=9)
+    return fig
+
+
+# --------------------------------------------------------------------------- SYNTHIA segmentation (notebook 10)
+
+# SYNTHIA's own colour code for its classes 0–12 (void black, sky grey, road purple, ...)
+SEGMENTATION_COLORS = np.array([(0, 0, 0), (128, 128, 128), (128, 0, 0), (128, 64, 128), (0, 0, 192), (64, 64, 128),
+                                (128, 128, 0), (192, 192, 128), (64, 0, 128), (192, 128, 128), (64, 64, 0),
+                                (0, 128, 192), (0, 172, 0)]) / 255.0
+
+
+def color_labels(labels):
+    """Class maps (…, H, W) of ids 0–12 → RGB (…, H, W, 3) in SYNTHIA's colour code (:data:`SEGMENTATION_COLORS`)."""
+    lab = _np(labels).astype(int)
+    if lab.size and (lab.min() < 0 or lab.max() >= len(SEGMENTATION_COLORS)):
+        raise ValueError(f"labels hold ids {lab.min()}..{lab.max()}: SYNTHIA's classes are 0..12.")
+    return SEGMENTATION_COLORS[lab]
+
+
+def plot_segmentation_frames(runs, axes=None, class_names=None, title=None):
+    """Figure 5: one test frame per row — summer after summer, winter after winter, summer after winter — and per
+    column the input, the ground truth and each run's predicted class map (the frames a run recorded in
+    ``extras["frames"]``, :meth:`scpviz.experiments.synthia_segmentation.SynthiaSegmentation.recorder`).
+
+    Parameters
+    ----------
+    runs : dict
+        ``{label: History}`` (e.g. one seed of none / EWC / MAS / SCP at their chosen λ); all recorded the same frames.
+    axes : array of Axes, shape (3, 2 + len(runs)), optional
+    class_names : sequence of str, optional
+        For the legend (default SYNTHIA's 13).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not runs:
+        raise ValueError("runs is empty: give {label: History} with recorded frames.")
+    missing = [k for k, h in runs.items() if "frames" not in h.extras]
+    if missing:
+        raise ValueError(f"runs {missing} recorded no frames (extras['frames']): run them with the synthia_segmentation "
+                         "experiment, which records them.")
+    first = next(iter(runs.values()))
+    fr = first.extras["frames"]
+    inputs, labels = np.asarray(fr["inputs"]), np.asarray(fr["labels"])
+    names = first.task_names
+    rows = [(0, 0, f"{names[0]}\nafter {names[0]}"), (1, 1, f"{names[1]}\nafter {names[1]}"),
+            (1, 0, f"{names[0]}\nafter {names[1]}")]
+    cols = 2 + len(runs)
+    if axes is None:
+        h, w = labels.shape[-2:]
+        fig, axes = plt.subplots(3, cols, figsize=(1.9 * cols * w / h * 0.75 + 0.5, 5.2), layout="constrained")
+    else:
+        fig = np.asarray(axes).flat[0].figure
+    axes = np.asarray(axes).reshape(3, cols)
+    for r, (stage, task, text) in enumerate(rows):
+        axes[r, 0].imshow(np.transpose(inputs[task], (1, 2, 0)))
+        axes[r, 1].imshow(color_labels(labels[task]))
+        for c, (label, hist) in enumerate(runs.items()):
+            pred = np.asarray(hist.extras["frames"]["predictions"])
+            axes[r, 2 + c].imshow(color_labels(pred[stage, task]))
+            if r == 0:
+                axes[r, 2 + c].set_title(_curve_label(label, _method_of(label)), fontsize=9)
+        axes[r, 0].set_ylabel(text, fontsize=9)
+    axes[0, 0].set_title("input", fontsize=9)
+    axes[0, 1].set_title("ground truth", fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    from matplotlib.patches import Patch
+
+    from ..datasets import SYNTHIA_CLASSES
+
+    cn = class_names or SYNTHIA_CLASSES
+    fig.legend(handles=[Patch(color=SEGMENTATION_COLORS[k], label=n) for k, n in enumerate(cn)],
+               loc="outside lower center", ncol=7, fontsize=7, frameon=False)
+    fig.suptitle(title or f"{first.dataset}: test frame {fr['index']} of each task (Figure 5)", fontsize=10)
+    return fig
+
+
+def plot_tradeoff(results, ax=None, title=None, split="test"):
+    """Intransigence against forgetting over a two-task λ grid: for each method and λ (mean over seeds) the drop of
+    task 1's metric while task 2 is learned (x; forgetting) and task 2's metric at the end (y; low = intransigent),
+    one line per method through its λ, no consolidation as a star. Up and to the left is better.
+
+    Parameters
+    ----------
+    results : list of (config, History)
+        A sweep over two tasks (e.g. the shipped SYNTHIA-style grid).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    results = list(results)
+    if not results or len(results[0][1].task_names) != 2:
+        raise ValueError("results must be (config, History) pairs of a two-task sweep.")
+    m = results[0][1].metric
+    fig, ax = new_axes(ax, figsize=(6, 4.2))
+    for method in ("none", "ewc", "mas", "scp"):
+        lams = sorted({c["lam"] for c, _ in results if c["method"] == method})
+        pts = []
+        for lam in lams:
+            R = np.array([h.final_matrix(split) for c, h in results if c["method"] == method and c["lam"] == lam])
+            pts.append((m.scale * (R[:, 0, 0] - R[:, 1, 0]).mean(), m.scale * R[:, 1, 1].mean(), lam))
+        if not pts:
+            continue
+        x, y, lam = map(np.array, zip(*pts))
+        if method == "none":
+            ax.plot(x, y, "*", ms=14, color=METHOD_COLORS.get(method), label=METHOD_LABELS[method])
+            continue
+        ax.plot(x, y, "-", lw=1, alpha=0.45, color=METHOD_COLORS.get(method))
+        ax.plot(x, y, "o", ms=5, color=METHOD_COLORS.get(method), label=f"{METHOD_LABELS[method]} (line: λ ↑)")
+        for xi, yi, li in ((x[0], y[0], lam[0]), (x[-1], y[-1], lam[-1])):
+            ax.annotate(f"{li:g}", (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points",
+                        color=METHOD_COLORS.get(method))
+    names = results[0][1].task_names
+    _label(ax, f"forgetting: {names[0]} {m.name} lost while learning {names[1]} (points)",
+           f"{names[1]} {split} {m.label} (lower = more intransigent)",
+           title or f"{results[0][1].dataset}\nintransigence vs forgetting over λ (mean over seeds)")
+    return fig
+
+
+def show_season_frames(tasks, n=4, ax=None, title=None):
+    """Training frames of each segmentation task and their class maps (SYNTHIA's colour code): for every task a row of
+    ``n`` frames spread over its training sequence and, below it, their ground truth.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        Frames (N, 3, H, W) in [−1, 1] and class maps (N, H, W) (:func:`scpviz.datasets.sequence_tasks`).
+    """
+    if not tasks or tasks[0].y_train.ndim != 3:
+        raise ValueError("tasks must be segmentation tasks (frames and class maps), e.g. from sequence_tasks().")
+    h, w = tasks[0].y_train.shape[-2:]
+    rows = []
+    for t in tasks:
+        idx = np.linspace(0, len(t.x_train) - 1, n).round().astype(int)
+        imgs, labs = _rgb(t.x_train[idx]), color_labels(t.y_train[idx])
+        pad = np.ones((h, 2, 3))
+        rows.append(np.concatenate([np.concatenate([im, pad], 1) for im in imgs], 1))
+        rows.append(np.concatenate([np.concatenate([lb, pad], 1) for lb in labs], 1))
+    gap = np.ones((2, rows[0].shape[1], 3))
+    canvas = np.concatenate([np.concatenate([r, gap], 0) for r in rows], 0)
+    fig, ax = new_axes(ax, figsize=(2.1 * n * w / h * 0.7 + 1.2, 1.25 * len(rows) + 0.8))
+    ax.imshow(canvas)
+    ax.set_yticks([(k + 0.5) * (h + 2) for k in range(len(rows))],
+                  [f"{t.name}{' labels' if k % 2 else ''}" for t in tasks for k in range(2)])
+    ax.set_xticks([])
+    ax.set_title(title or f"{tasks[0].dataset}: training frames and their class maps", fontsize=10)
     return fig

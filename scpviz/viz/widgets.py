@@ -28,7 +28,7 @@ from . import plots
 __all__ = ["stability_plasticity_explorer", "digit_browser", "landscape_explorer", "slicing_explorer", "convergence_explorer",
            "importance_explorer", "permuted_mnist_explorer", "output_transform_explorer",
            "riemannian_explorer", "autoencoder_explorer", "study_explorer", "domain_shift_explorer",
-           "superclass_explorer"]
+           "superclass_explorer", "segmentation_explorer"]
 
 
 def _redraw(box, out, draw):
@@ -698,6 +698,61 @@ def superclass_explorer(results, method="scp", lam=None):
         fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
         plots.plot_accuracy_matrix(box.runs, ax=a0)
         plots.plot_average_metric(summarize(none + runs), ax=a1, dataset=runs[0][1].dataset)
+        return fig
+
+    _follow_grid(box, out, lam_s, (meth_t,), grid, draw, initial=lam)
+    return box
+
+
+def segmentation_explorer(results, method="scp", lam=None, seed=0):
+    """Drag λ through the segmentation grid (notebook 10, Figures 5 and 6): a test frame of each season after each
+    task predicted without consolidation and by one method at the λ chosen (seed ``seed``), and the test Dice of
+    summer, winter and their average over training, mean ± sd over the grid's seeds; the readout gives summer Dice
+    before and after winter (forgetting) and winter Dice (intransigence: against no consolidation's).
+
+    ``results``: ``(config, History)`` pairs of a sweep (the shipped SYNTHIA-style grid); nothing is trained.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Attributes ``lam`` (slider), ``method`` (toggle), ``runs`` (the Histories shown), ``figure``.
+    """
+    results = list(results)
+    box, meth_t, lam_s, readout, out, grid = _method_lambda_box(results, method, "segmentation-explorer")
+    none = [h for c, h in results if c["method"] == "none"]
+
+    def pick(hs, cfgs):
+        by_seed = {c["seed"]: h for c, h in cfgs}
+        return by_seed.get(seed, hs[0])
+
+    def numbers(hs):
+        R = np.array([h.final_matrix() for h in hs])          # (seeds, 2, 2)
+        return R[:, 0, 0].mean(), R[:, 1, 0].mean(), R[:, 1, 1].mean()
+
+    def draw():
+        pairs = [(c, h) for c, h in results if c["method"] == meth_t.value and c["lam"] == lam_s.value]
+        runs = [h for _, h in pairs]
+        box.runs = runs
+        m = runs[0].metric
+        s0, s1, w1 = numbers(runs)
+        label = f"{meth_t.value}, λ={lam_s.value:g}"
+        text = (f"<b>{plots.METHOD_LABELS.get(meth_t.value)}, λ = {lam_s.value:g}</b> ({len(runs)} seed"
+                f"{'s' * (len(runs) > 1)}): summer {m.format(s0)} → <b>{m.format(s1)}</b> after winter, "
+                f"winter <b>{m.format(w1)}</b>")
+        shown = {label: runs}
+        frames = {label: pick(runs, pairs)}
+        if none:
+            n0, n1, nw = numbers(none)
+            text += f" — no consolidation: summer {m.format(n0)} → {m.format(n1)}, winter {m.format(nw)}"
+            shown = {"none": none} | shown
+            frames = {"none": pick(none, [(c, h) for c, h in results if c["method"] == "none"])} | frames
+        readout.value = text
+        fig = plt.figure(figsize=(12, 8.2), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[1.5, 1])
+        plots.plot_segmentation_frames(frames, axes=top.subplots(3, 2 + len(frames)),
+                                       title=f"test frames, seed {seed} (Figure 5)")
+        plots.plot_task_panels(shown, axes=bottom.subplots(1, 3, sharey=True), figure="Figure 6",
+                               title=f"{runs[0].dataset}: test Dice over training, mean ± sd over seeds (Figure 6)")
         return fig
 
     _follow_grid(box, out, lam_s, (meth_t,), grid, draw, initial=lam)

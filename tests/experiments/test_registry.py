@@ -12,18 +12,28 @@ PAPER_PARAMS = {"permuted_mnist": 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 2
                 "mnist_svhn": (9 * 32 + 32 + 64) + (32 * 9 * 32 + 32 + 64) + (32 * 9 * 64 + 64 + 128)
                 + (64 * 9 * 64 + 64 + 128) + (64 * 11 * 11 * 128 + 128 + 256) + (128 * 10 + 10),
                 # WRN-28-10 for 20 super-classes (counted block by block in test_cifar100_superclasses.py)
-                "cifar100_superclasses": 36_485_604}   # = the 36,479,194 of WRN-28-10 on CIFAR-10, + 640·10 + 10 for ten more classes
+                "cifar100_superclasses": 36_485_604,   # = the 36,479,194 of WRN-28-10 on CIFAR-10, + 640·10 + 10 for ten more classes
+                # U-Net 64/4 (Ronneberger et al.'s widths 64…1024), 13 classes: double convs down, then per level up a
+                # 3×3 conv halving the channels and a double conv on the concatenation, and the 1×1 head
+                "synthia_segmentation": sum(9 * a * b + b + 9 * b * b + b for a, b in
+                                            [(3, 64), (64, 128), (128, 256), (256, 512), (512, 1024)])
+                + sum(9 * 2 * c * c + c + (9 * 2 * c * c + c + 9 * c * c + c) for c in (64, 128, 256, 512))
+                + 64 * 13 + 13}
 # each experiment's paper grid of λ: §5.1 {1e-3, ..., 1e9} (used for §5.2 too), §8.4 {1e2, ..., 1e6}
 PAPER_LAMS = {"permuted_mnist": [10.0 ** i for i in range(-3, 10)], "autoencoders": [10.0 ** i for i in range(-3, 10)],
-              "mnist_svhn": [10.0 ** i for i in range(2, 7)], "cifar100_superclasses": [10.0 ** i for i in range(2, 7)]}
+              "mnist_svhn": [10.0 ** i for i in range(2, 7)], "cifar100_superclasses": [10.0 ** i for i in range(2, 7)],
+              "synthia_segmentation": [10.0 ** i for i in range(-3, 10)]}   # §5.3 names none: §5.1's
 # the stand-in each experiment runs on in these structural tests (the real data is not in CI)
-STANDIN = {"cifar100_superclasses": "cifar100_standin"}
+STANDIN = {"cifar100_superclasses": "cifar100_standin", "synthia_segmentation": "synthia_standin"}
+# frames cut small so that the paper budget's network runs in CI (its weights do not depend on the frame size)
+CUT = {"synthia_segmentation": dict(height=32, width=48, n_frames=40)}
 # the paper's learning rate and runs; §8.5 gives no learning rate and ran once: Adam's 1e-4 as §5, three seeds
 PAPER_SEEDS = {"cifar100_superclasses": 3}
 
 
 def test_names_and_get():
-    assert experiments.names() == ["permuted_mnist", "autoencoders", "mnist_svhn", "cifar100_superclasses"]
+    assert experiments.names() == ["permuted_mnist", "autoencoders", "mnist_svhn", "synthia_segmentation",
+                                   "cifar100_superclasses"]
     assert experiments.get("permuted-mnist") is experiments.get("permuted_mnist")
     with pytest.raises(ValueError, match=r"experiment='svhn' is not registered; choose one of"):
         experiments.get("svhn")
@@ -40,11 +50,12 @@ def test_each_budget_builds_tasks_and_a_model_that_fit(name, mode):
     assert {o.key for o in exp.all_options()} >= {o.key for o in COMMON_OPTIONS} - set(exp.unused_options)
     assert {o.key for o in exp.options} <= set(b.as_dict()), "every own option has a default in every mode"
     cfg = exp.config(exp.methods[-1], seed=0, mode=mode, dataset=STANDIN.get(name, "digits"), n_train=20, n_val=5,
-                     n_test=10)
+                     n_test=10, **CUT.get(name, {}))
     tasks = exp.tasks(cfg, "cpu")
     model = exp.model(cfg, tasks)
     n_tasks = cfg.get("n_tasks") or len(cfg.get("order") or [1, 2]) if name != "cifar100_superclasses" else 5
-    assert len(tasks) == n_tasks and all(t.dataset.startswith(("sklearn-digits", "synthetic")) for t in tasks)
+    assert len(tasks) == n_tasks and all(t.dataset.startswith(("sklearn-digits", "synthetic", "SYNTHIA-style"))
+                                         for t in tasks)
     for t in tasks:
         out = model(t.x_train)
         loss = exp.objective.loss(out, t.x_train, t.y_train)

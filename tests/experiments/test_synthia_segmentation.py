@@ -1,5 +1,5 @@
 """Segmentation, summer → winter (§5.3): the experiment's three budgets, runs on the stand-in, SYNTHIA when found,
-the bottleneck option. Not yet in the registry (its CPU grid is not shipped yet)."""
+the bottleneck option, Figure 5's recorded frames, the explorer over a small grid."""
 import numpy as np
 import pytest
 import torch
@@ -56,6 +56,42 @@ def test_quick_runs_are_finite_named_and_penalised(quick_runs):
     assert quick_runs["none"].points[-1]["penalty"] == 0.0
     assert all(quick_runs[m].points[-1]["penalty"] > 0 for m in ("ewc", "mas", "scp"))
     assert quick_runs["ewc"].config["consolidation"]["per_position"] is True
+
+
+def test_runs_record_figure5_frames_after_each_task(quick_runs):
+    """extras['frames']: the middle test frame of each task as 0–255 images equal to the task's frames, its labels,
+    and after each task the class map the network predicts for it (= argmax of the final model on it, after task 2)."""
+    h = quick_runs["scp"]
+    fr = h.extras["frames"]
+    cfg = h.config
+    tasks = EXP.tasks(cfg, "cpu")
+    k = fr["index"]
+    assert k == len(tasks[0].x_test) // 2
+    inputs, labels, preds = (np.asarray(fr[key]) for key in ("inputs", "labels", "predictions"))
+    assert inputs.shape == (2, 3, cfg["height"], cfg["width"]) and inputs.dtype.kind in "iu"
+    want = np.stack([(t.x_test[k].numpy() + 1) / 2 * 255 for t in tasks])
+    assert np.abs(inputs - want).max() <= 0.5 + 1e-4
+    assert (labels == np.stack([t.y_test[k].numpy() for t in tasks])).all()
+    assert preds.shape == (2, 2, cfg["height"], cfg["width"]) and preds.min() >= 0 and preds.max() <= 12
+
+
+def test_figure5_and_the_explorer_draw_the_runs(quick_runs):
+    import matplotlib
+    matplotlib.use("Agg")
+    from scpviz.viz import plots, widgets
+
+    fig = plots.plot_segmentation_frames(quick_runs)
+    assert len(fig.axes) == 3 * (2 + len(quick_runs))
+    with pytest.raises(ValueError, match="recorded no frames"):
+        plots.plot_segmentation_frames({"x": type(quick_runs["none"])(**{**quick_runs["none"].__dict__, "extras": {}})})
+    with pytest.raises(ValueError, match="SYNTHIA's classes are 0..12"):
+        plots.color_labels(np.array([[13]]))
+    res = [(h.config, h) for h in quick_runs.values()]
+    box = widgets.segmentation_explorer(res, method="scp")
+    assert box.lam.value == 10.0 and box.method.value == "scp" and box.runs == [quick_runs["scp"]]
+    box.method.value = "ewc"
+    assert box.runs == [quick_runs["ewc"]] and "online-EWC" in box.children[2].value
+    assert "no consolidation" in box.children[2].value
 
 
 def test_bottleneck_layer_consolidates_the_deepest_feature_map():

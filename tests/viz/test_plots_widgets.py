@@ -450,3 +450,49 @@ def test_superclass_explorer_follows_the_method_and_lambda():
     assert "scpviz-superclass-explorer" in w._dom_classes
     with pytest.raises(ValueError, match="no run of ewc, mas or scp"):
         widgets.superclass_explorer(none)
+
+
+def _two_task_run(method, lam, seed, R):
+    """A History of two tasks (summer, winter) whose end-of-task matrix is R, with the mean Dice metric."""
+    from scpviz.training import History
+
+    pts = [{"task": i, "epoch": 1, "test": [R[i][j] if j <= i else None for j in range(2)],
+            "val": [R[i][j] if j <= i else None for j in range(2)]} for i in range(2)]
+    cfg = {"method": method, "lam": lam, "seed": seed}
+    return cfg, History(config=cfg, dataset="SYNTHIA-style scenes (stand-in for SYNTHIA-SEQS-01)",
+                        task_names=["summer", "winter"], points=pts, metric_name="mean Dice", metric_unit="%")
+
+
+def test_tradeoff_plots_forgetting_and_winter_metric_per_lambda():
+    res = [_two_task_run("none", 0.0, s, [[0.6, 0], [0.1 + 0.1 * s, 0.5]]) for s in (0, 1)]
+    res += [_two_task_run("scp", lam, s, [[0.6, 0], [0.3 + 0.1 * s, 0.4 - k * 0.1]])
+            for k, lam in enumerate((1.0, 10.0)) for s in (0, 1)]
+    fig = plots.plot_tradeoff(res)
+    ax = fig.axes[0]
+    star = next(l for l in ax.lines if l.get_marker() == "*")
+    # none: forgetting mean(0.6 − 0.1, 0.6 − 0.2) = 0.45 → 45 points; winter 50 %
+    assert np.allclose(star.get_xydata(), [[45, 50]])
+    dots = [l for l in ax.lines if l.get_marker() == "o"]
+    assert len(dots) == 1 and np.allclose(dots[0].get_xydata(), [[25, 40], [25, 30]])   # λ = 1, 10 in order
+    assert "stand-in for SYNTHIA" in ax.get_title()
+    with pytest.raises(ValueError, match="two-task sweep"):
+        plots.plot_tradeoff([_three_task_run("none", 0.0, 0, [[0.8, 0, 0], [0.2, 0.7, 0], [0.1, 0.3, 0.9]])])
+
+
+def test_season_frames_and_label_colours():
+    from scpviz.datasets import Task
+
+    x = torch.linspace(-1, 1, 3 * 3 * 4 * 6).reshape(3, 3, 4, 6)
+    y = torch.arange(3 * 4 * 6).reshape(3, 4, 6) % 13
+    tasks = [Task(name=n, x_train=x, y_train=y, x_test=x, y_test=y, dataset="toy") for n in ("summer", "winter")]
+    fig = plots.show_season_frames(tasks, n=2)
+    canvas = fig.axes[0].images[0].get_array()
+    assert canvas.shape == (4 * (4 + 2), 2 * (6 + 2), 3)
+    assert np.allclose(canvas[:4, :6], ((x[0] + 1) / 2).permute(1, 2, 0).numpy())        # summer, first frame
+    assert np.allclose(canvas[6:10, 8:14], plots.SEGMENTATION_COLORS[y[2].numpy()])        # its labels, last frame
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["summer", "summer labels", "winter",
+                                                                     "winter labels"]
+    assert np.allclose(plots.color_labels(np.array([[0, 3]])), [[[0, 0, 0], [128 / 255, 64 / 255, 128 / 255]]])
+    with pytest.raises(ValueError, match="segmentation tasks"):
+        plots.show_season_frames([Task(name="t", x_train=x, y_train=torch.zeros(3, dtype=torch.long), x_test=x,
+                                       y_test=None, dataset="x")])
