@@ -17,25 +17,13 @@ from scpviz.distances import random_slices
 from scpviz.importance import scp_importance, scp_importance_reference
 from scpviz.models import AutoEncoder
 
-from .common import interleaved, max_rel_diff, table
+from .common import interleaved, max_rel_diff, peak_mib, table
 from .training import autoencoder_epoch_fns
 
 
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
-
-
-def _peak_mib(fn, device):
-    """Peak device memory above what was allocated before ``fn`` (MiB); NaN off CUDA."""
-    if device.type != "cuda":
-        return float("nan")
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
-    base = torch.cuda.memory_allocated()
-    fn()
-    torch.cuda.synchronize()
-    return (torch.cuda.max_memory_allocated() - base) / 2 ** 20
 
 
 def run(device=None, n=None, hidden=(1024, 1024, 1024), code=256, n_slices=100, repeat=5, digit=2):
@@ -57,7 +45,7 @@ def run(device=None, n=None, hidden=(1024, 1024, 1024), code=256, n_slices=100, 
              "one batch, batched": lambda: scp_importance(model, x, slices=sl, batch_size=len(x), vjp="batched"),
              "batches of N/3, loop": lambda: scp_importance(model, x, slices=sl, batch_size=-(-len(x) // 3))}
     t, out = interleaved({k: timed(f) for k, f in modes.items()}, repeat)
-    mem = {k: _peak_mib(f, device) for k, f in modes.items()}
+    mem = {k: peak_mib(f, device) for k, f in modes.items()}
     rows = [dict(metric=f"Γ, auto-encoder K={x.shape[1]} > L={n_slices}, N={len(x)}: {k} vs Algorithm 1 verbatim",
                  ours=t[k], baseline=t["reference"], ratio=t["reference"] / t[k],
                  diff=max_rel_diff(out[k], out["reference"]), mem=mem[k], mem_ref=mem["reference"])

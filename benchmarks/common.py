@@ -42,6 +42,21 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_mib(fn, device):
+    """Peak device memory above what was allocated before ``fn`` (MiB); NaN off CUDA."""
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return float("nan")
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - base) / 2 ** 20
+
+
 def max_rel_diff(a, b):
     """max over parameters of max|a − b| / max|b| (relative to each parameter's scale)."""
     return max(((a[k] - b[k]).abs().max() / b[k].abs().max().clamp_min(1e-30)).item() for k in b)

@@ -48,3 +48,12 @@ def test_augment_benchmark_smoke():
 
     rows = augment.bench_augment(n=120, workers=(0,), repeat=1, train=True)
     assert len(rows) == 1 and rows[0]["ours"] > 0 and rows[0]["baseline"] > 0
+
+
+def test_segmentation_benchmark_smoke_agrees_with_algorithm1():
+    from benchmarks import segmentation
+
+    rows = segmentation.bench_segmentation(budget="quick", n=3, L=4, batch_size=8, repeat=1, memory=False)
+    assert len(rows) == 8 and "K=19,968" in rows[0]["metric"] and "K=1,536" in rows[0]["metric"]
+    assert all(r["ours"] > 0 and r["baseline"] > 0 for r in rows if r.get("unit", "s") == "s")
+    assert rows[2]["diff"] < 1e-4          # Γ at the output equals Algorithm 1 verbatim (same slices)
