@@ -1004,6 +1004,11 @@ def plot_segmentation_frames(runs, axes=None, class_names=None, title=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Notes
+    -----
+    Pixels are drawn as pixels (``interpolation="nearest"``): resampling would blend the colours of neighbouring
+    classes into colours of none, and makes the PNG four times larger.
     """
     if not runs:
         raise ValueError("runs is empty: give {label: History} with recorded frames.")
@@ -1025,11 +1030,11 @@ def plot_segmentation_frames(runs, axes=None, class_names=None, title=None):
         fig = np.asarray(axes).flat[0].figure
     axes = np.asarray(axes).reshape(3, cols)
     for r, (stage, task, text) in enumerate(rows):
-        axes[r, 0].imshow(np.transpose(inputs[task], (1, 2, 0)))
-        axes[r, 1].imshow(color_labels(labels[task]))
+        axes[r, 0].imshow(np.transpose(inputs[task], (1, 2, 0)), interpolation="nearest")
+        axes[r, 1].imshow(color_labels(labels[task]), interpolation="nearest")
         for c, (label, hist) in enumerate(runs.items()):
             pred = np.asarray(hist.extras["frames"]["predictions"])
-            axes[r, 2 + c].imshow(color_labels(pred[stage, task]))
+            axes[r, 2 + c].imshow(color_labels(pred[stage, task]), interpolation="nearest")
             if r == 0:
                 axes[r, 2 + c].set_title(_curve_label(label, _method_of(label)), fontsize=9)
         axes[r, 0].set_ylabel(text, fontsize=9)
@@ -1114,7 +1119,7 @@ def show_season_frames(tasks, n=4, ax=None, title=None):
     gap = np.ones((2, rows[0].shape[1], 3))
     canvas = np.concatenate([np.concatenate([r, gap], 0) for r in rows], 0)
     fig, ax = new_axes(ax, figsize=(2.1 * n * w / h * 0.7 + 1.2, 1.25 * len(rows) + 0.8))
-    ax.imshow(canvas)
+    ax.imshow(canvas, interpolation="nearest")
     ax.set_yticks([(k + 0.5) * (h + 2) for k in range(len(rows))],
                   [f"{t.name}{' labels' if k % 2 else ''}" for t in tasks for k in range(2)])
     ax.set_xticks([])

@@ -45,6 +45,7 @@ EXPECTED = {
                                                          "autoencoder-explorer"]),
     "08_mnist_svhn.ipynb": dict(figures=6, explorers=["domain-shift-explorer"]),
     "09_cifar100_superclasses.ipynb": dict(figures=6, explorers=["superclass-explorer"]),
+    "10_synthia_segmentation.ipynb": dict(figures=5, explorers=["segmentation-explorer"]),
 }
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
