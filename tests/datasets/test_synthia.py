@@ -98,5 +98,9 @@ def test_standin_is_deterministic_covers_the_classes_and_is_read_by_the_real_loa
     assert (s.x_train - w.x_train).abs().mean() > 0.1
     sky = s.y_train == 1
     assert s.x_train[:, 2][sky].mean() > w.x_train[:, 2][w.y_train == 1].mean() - 0.05   # a blue summer sky
+    # what a colour means changes with the season: winter's road looks like summer's sidewalk, not like summer's road
+    mean = lambda ds, c: ds.x_train.permute(1, 0, 2, 3)[:, ds.y_train == c].mean(1)   # noqa: E731
+    ROAD, SIDEWALK = 3, 4
+    assert (mean(w, ROAD) - mean(s, SIDEWALK)).norm() < 0.5 * (mean(w, ROAD) - mean(s, ROAD)).norm()
     with pytest.raises(ValueError, match="'summer' or 'winter'"):
         load_synthia_standin("autumn")
