@@ -338,7 +338,8 @@ def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30
 
 
 def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=None, live_budget="quick"):
-    """Drag λ and L, watch forgetting (notebook 06).
+    """Drag λ and L, watch forgetting (notebook 06); the average-accuracy panel shows no consolidation next to
+    the chosen method.
 
     Controls: method, λ (log slider), L (SCP), α (eq 20), and the mode:
     ``"precomputed"`` looks the run up in ``results`` (a grid from
@@ -390,11 +391,28 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
             cands = [(c, h) for c, h in cands if c["lam"] == near]
         return cands
 
+    def live_config(method, lam):
+        return exp.config(method, lam, seed=0, mode=live_budget,
+                          **{**exp.live, "alpha": alpha_s.value, "n_slices": int(L_s.value), **live_cfg})
+
     def live():
-        cfg = exp.config(method_d.value, lam_s.value, seed=0, mode=live_budget,
-                         **{**exp.live, "alpha": alpha_s.value, "n_slices": int(L_s.value), **live_cfg})
+        cfg = live_config(method_d.value, lam_s.value)
         with out:
             return [(cfg, exp.run(cfg, device=device, progress=True))]
+
+    live_none = {}   # the no-consolidation reference of the live budget: trained once, on first use
+
+    def reference():
+        """No consolidation, drawn next to the method being dragged."""
+        if method_d.value == "none":
+            return []
+        if mode_t.value == "precomputed":
+            return [(c, h) for c, h in results if c["method"] == "none"]
+        if "runs" not in live_none:
+            cfg = live_config("none", 0.0)
+            with out:
+                live_none["runs"] = [(cfg, exp.run(cfg, device=device, progress=True))]
+        return live_none["runs"]
 
     def draw():
         runs = lookup() if mode_t.value == "precomputed" else live()
@@ -413,7 +431,7 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
                         f"</b>; old tasks lost {m.format(forgot).replace(' %', '')} {'points' if m.unit == '%' else ''} "
                         f"on average since their best (forgetting)")
         plots.plot_forgetting_curves(hist, ax=a0)
-        plots.plot_average_metric(summarize(runs), ax=a1, dataset=hist.dataset)
+        plots.plot_average_metric(summarize(reference() + runs), ax=a1, dataset=hist.dataset)
         return fig
 
     for w in (mode_t, method_d, lam_s, L_s, alpha_s):

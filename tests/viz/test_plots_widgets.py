@@ -192,8 +192,12 @@ def test_permuted_mnist_explorer_precomputed():
     assert {c["lam"] for c, _ in box.runs} == {100.0} and len(box.runs) == 2
     box.lam.value = 2.0
     assert {c["lam"] for c, _ in box.runs} == {1.0}
+    labels = [line.get_label() for line in box.figure.axes[1].lines]
+    assert any("no consolidation" in lb for lb in labels) and any("MAS" in lb for lb in labels), labels
     box.method.value = "none"
     assert box.runs[0][0]["method"] == "none"
+    labels = [line.get_label() for line in box.figure.axes[1].lines]
+    assert sum("no consolidation" in lb for lb in labels) == 1, labels   # the reference is not drawn twice
 
 
 def test_permuted_mnist_explorer_live(tmp_path, monkeypatch):
@@ -204,6 +208,8 @@ def test_permuted_mnist_explorer_live(tmp_path, monkeypatch):
     assert first.config["method"] == "scp" and first.config["n_tasks"] == 2
     box.alpha.value = 0.5
     assert box.history is not first and box.history.config["alpha"] == 0.5
+    labels = [line.get_label() for line in box.figure.axes[1].lines]
+    assert any("no consolidation" in lb for lb in labels), labels   # a live none run drawn as the reference
 
 
 def test_geometry_plots_and_widgets():
