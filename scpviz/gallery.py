@@ -68,7 +68,7 @@ def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, 
     from .config import MODE_ENV, get_mode
 
     mode = get_mode(mode)
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if notebooks is None else [Path(p) for p in notebooks]
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb")) if notebooks is None else [Path(p) for p in notebooks]
     if not paths:
         raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS}: build the gallery from a checkout of scpviz.")
     out = Path(out)

@@ -6,8 +6,8 @@ from scpviz.gallery import NOTEBOOKS
 def test_gallery_builds_every_notebook_with_figures(tmp_path, capsys):
     out = tmp_path / "gallery"
     assert cli.main(["gallery", str(out), "--mode", "quick"]) == 0
-    names = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    assert sorted(p.stem for p in out.glob("[0-9][0-9]_*.html")) == names
+    names = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
+    assert sorted(p.stem for p in out.glob("[0-9][0-9]*_*.html")) == names
     index = (out / "index.html").read_text()
     assert all(f"{n}.html" in index for n in names) and "quick mode" in index
     for n in names:

@@ -72,7 +72,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_conventions(path):
     nb = json.loads(path.read_text())
-    assert re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", path.name), "name notebooks NN_topic.ipynb"
+    assert re.match(r"^\d\d[a-z]?_[a-z0-9_]+\.ipynb$", path.name), "name notebooks NN_topic.ipynb (NNb_ for a bonus companion)"
     cells = nb["cells"]
     for c in cells:
         if c["cell_type"] == "code":

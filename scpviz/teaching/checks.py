@@ -16,11 +16,12 @@ import torch
 from torch import nn
 
 from .. import distances, importance
+from .numerics import gamma_relative_sd
 
 __all__ = ["check_sliced_cramer", "check_scp_importance", "check_fisher_importance", "check_mas_importance",
            "check_online_merge", "check_penalty", "check_forgetting", "checker_models",
            "check_cramer_from_cdfs", "check_gamma_relative_sd", "check_kl_replay", "check_mas_replay",
-           "check_choose_lambda", "check_blind_fraction", "try_exercise"]
+           "check_choose_lambda", "check_blind_fraction", "try_exercise", "reveal"]
 
 RTOL = 1e-6
 
@@ -494,6 +495,27 @@ def try_exercise(checker, fn):
     return None
 
 
+def reveal(guesses, actual, unit=""):
+    """The answer of a *predict, then run* exercise, next to the student's guesses (None: no guess written).
+
+    Parameters
+    ----------
+    guesses, actual : dict
+        {what: number}; ``actual`` holds the measured values, ``guesses`` the student's (same keys).
+    unit : str
+        Printed after each number.
+
+    Examples
+    --------
+    >>> reveal({"task B": 60}, {"task B": 91.26}, unit=" %")
+    task B: measured 91.3 %, your guess 60 %
+    """
+    for k, v in actual.items():
+        g = guesses.get(k)
+        yours = "no guess written" if g is None else f"your guess {g:g}{unit}"
+        print(f"{k}: measured {v:.3g}{unit}, {yours}")
+
+
 def _compare_number(got, want, bugs, what, rtol=1e-6):
     if _close(got, want, rtol):
         return
@@ -537,21 +559,13 @@ def check_cramer_from_cdfs(fn):
     return True
 
 
-def gamma_relative_sd(K, L):
-    """The relative standard deviation of one weight's Monte-Carlo Γ_L (eq 19) over the draw of L slices,
-    √((2K − 2) / ((K + 2) L)), for slices uniform on the sphere S^{K−1} (notebook 02's exercise).
-
-    With u = ξ·g/‖g‖ for a fixed gradient g, u² ~ Beta(½, (K − 1)/2): mean 1/K, variance 2(K − 1)/(K²(K + 2)).
-    """
-    return math.sqrt((2 * K - 2) / ((K + 2) * L))
-
-
 def check_gamma_relative_sd(fn):
     """``fn(K, L) -> float``: the relative standard deviation (sd / mean) of one weight's Γ_L, the average of L
     squared projections (ξ_l·g)² of a fixed gradient g on slices ξ_l uniform on the unit sphere S^{K−1}.
 
     Examples
     --------
+    >>> from scpviz.teaching.numerics import gamma_relative_sd
     >>> check_gamma_relative_sd(gamma_relative_sd)
     True
     """
