@@ -2,14 +2,17 @@
 ``AssertionError`` whose message names the likely mistake.
 
 Every checker builds its own inputs (several sizes, float64, and a network with Dropout and BatchNorm so that
-train-mode mistakes show), compares with this package's tested implementation, and when the answer is wrong,
+train-mode mistakes show; networks are handed over in train mode with stale gradients in ``.grad``, as they are
+right after training), compares with this package's tested implementation, and when the answer is wrong,
 compares it with the known bugs of public code (:mod:`scpviz.teaching.bugs` and the variants below) to say which
 one it looks like. Nothing here is used for training.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,7 +24,9 @@ from .numerics import gamma_relative_sd
 __all__ = ["check_sliced_cramer", "check_scp_importance", "check_fisher_importance", "check_mas_importance",
            "check_online_merge", "check_penalty", "check_forgetting", "checker_models",
            "check_cramer_from_cdfs", "check_gamma_relative_sd", "check_kl_replay", "check_mas_replay",
-           "check_choose_lambda", "check_blind_fraction", "try_exercise", "reveal"]
+           "check_choose_lambda", "check_blind_fraction", "try_exercise", "reveal",
+           "check_cramer_samples", "check_js_at", "check_averaged_first", "check_bias", "check_consolidation_run",
+           "check_choose_on_validation", "check_blind_mask", "check_reset_entries", "check_blind_reset_test"]
 
 RTOL = 1e-6
 
@@ -106,18 +111,32 @@ class _DropBN(nn.Module):
 
 
 def checker_models(seed=0):
-    """The (model, x) pairs the importance checkers use: two MLPs and one with BatchNorm and Dropout (float64,
-    eval mode on entry)."""
+    """The (model, x) pairs the importance checkers use: two MLPs and one with BatchNorm and Dropout (float64).
+
+    Each model is handed over as it is right after training: in **train** mode, and with stale, non-zero
+    gradients in every ``.grad`` (the last minibatch's). Importance code must compute in eval mode, restore the
+    mode it found, and not add what was already in ``.grad``.
+    """
     from ..models import MLP
 
     g = torch.Generator().manual_seed(seed)
     cases = []
     for d_in, hidden, k, n in ((5, (7,), 3, 12), (4, (6, 5), 4, 9)):
-        m = MLP(d_in, hidden, k, seed=seed).double().eval()
+        m = MLP(d_in, hidden, k, seed=seed).double()
         cases.append((m, torch.randn(n, d_in, generator=g, dtype=torch.float64)))
-    m = _DropBN(6, 8, 3, seed).double().eval()
+    m = _DropBN(6, 8, 3, seed).double()
     cases.append((m, torch.randn(10, 6, generator=g, dtype=torch.float64)))
+    for m, _ in cases:
+        m.train()
+        _stale_gradients(m, seed)
     return cases
+
+
+def _stale_gradients(model, seed):
+    """Fill every ``.grad`` with a seeded random tensor: what a training step leaves behind."""
+    g = torch.Generator().manual_seed(1000 + seed)
+    for p in model.parameters():
+        p.grad = torch.randn(p.shape, generator=g, dtype=p.dtype)
 
 
 def _params(model):
@@ -137,18 +156,48 @@ def _per_sample_grads(model, x, scalar_fn):
 
 
 def _student_importance(fn, what, model, *args):
-    """Call the student's importance function; check its keys, shapes and that it left the model's mode alone."""
+    """Call the student's importance function on ``model`` (train mode, stale ``.grad``, as from
+    :func:`checker_models`); check its keys and shapes, that it left the model's mode as it found it, and that
+    its result does not depend on the stale gradients.
+
+    Returns
+    -------
+    (dict, nn.Module)
+        The student's importance, and a copy of the model as it was *before* the call, in eval mode — the
+        reference and the known bugs are computed on it (the student's code may have moved BatchNorm's
+        running statistics by running the network in train mode).
+    """
+    before = copy.deepcopy(model)
     was = model.training
-    got = _as_dict(_call(fn, what, model, *args), _params(model), what)
+    with _seeded():   # the same Dropout masks on both calls: only the stale gradients differ
+        got = _as_dict(_call(fn, what, model, *args), _params(model), what)
     _restore_mode(model, was, what)
-    return got
+    other = copy.deepcopy(before)
+    for p in other.parameters():
+        p.grad = None if p.grad is None else -3.0 * p.grad
+    with _seeded():
+        again = _as_dict(_call(fn, what, other, *args), _params(other), what)
+    if not _close(got, again, 1e-9):
+        raise AssertionError(f"{what}: your result changes with the gradients already stored in .grad when your "
+                             f"function is called (after training they hold the last minibatch's gradient): start "
+                             f"from zero — model.zero_grad() before the first backward pass, or torch.autograd.grad")
+    return got, before.eval()
+
+
+@contextmanager
+def _seeded(seed=0):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 def _restore_mode(model, was_training, what):
     if model.training != was_training:
+        left = "train" if model.training else "eval"
         model.train(was_training)
-        raise AssertionError(f"{what} left the model in {'train' if model.training else 'eval'} mode; restore the mode "
-                             f"it had (e.g. remember model.training, or use a context manager)")
+        raise AssertionError(f"{what} left the model in {left} mode, but it was handed over in "
+                             f"{'train' if was_training else 'eval'} mode; restore the mode it had (remember "
+                             f"model.training, switch to eval, and switch back before returning)")
 
 
 # --------------------------------------------------------------------------- distances
@@ -159,8 +208,16 @@ def check_sliced_cramer(fn):
 
     Examples
     --------
-    >>> from scpviz import distances
-    >>> check_sliced_cramer(lambda X, Y, slices, p=2: distances.sliced_cramer(X, Y, slices=slices, p=p))
+    >>> def sliced_cramer(X, Y, slices, p=2):   # written from the definition, not borrowed from scpviz
+    ...     total = 0.0
+    ...     for xi in slices:
+    ...         u, v = X @ xi, Y @ xi
+    ...         t = torch.sort(torch.cat([u, v])).values
+    ...         Fu = torch.searchsorted(torch.sort(u).values, t[:-1], right=True) / len(u)
+    ...         Fv = torch.searchsorted(torch.sort(v).values, t[:-1], right=True) / len(v)
+    ...         total += float(((Fu - Fv).abs() ** p * torch.diff(t)).sum())
+    ...     return (total / len(slices)) ** (1 / p)
+    >>> check_sliced_cramer(sliced_cramer)
     True
     """
     g = torch.Generator().manual_seed(0)
@@ -169,7 +226,10 @@ def check_sliced_cramer(fn):
         Y = torch.randn(m, d, generator=g, dtype=torch.float64) * 1.3 + 0.4
         S = distances.random_slices(L, d, seed=L)
         what = f"sliced Cramér with N={n}, M={m}, d={d}, L={L}, p={p:g}"
-        got = float(_call(fn, what, X, Y, S, p=p))
+        with _forbidden(distances, ["sliced_cramer", "sliced_cramer_squared", "_cramer_pp", "cramer_samples"],
+                        "you called scpviz's own sliced Cramér distance (scpviz.distances); write it from your "
+                        "cramer_samples: project on each slice, average C_p^p, take the 1/p-th root"):
+            got = float(_call(fn, what, X, Y, S, p=p))
         want = float(distances.sliced_cramer(X, Y, slices=S, p=p))
         if _close(got, want, 1e-6):
             continue
@@ -207,28 +267,28 @@ def check_scp_importance(fn):
     from . import bugs as gallery
 
     for model, x in checker_models():
-        K = model(x).shape[1]
+        K = copy.deepcopy(model).eval()(x).shape[1]   # no forward pass on the model itself (BatchNorm statistics)
         for L in (5, 17):
             S = distances.random_slices(L, K, seed=L)
             what = f"Γ of a {type(model).__name__} ({len(x)} samples, K={K}, L={L})"
-            got = _student_importance(fn, what, model, x, S)
-            want = importance.scp_importance(model, x, slices=S)
+            got, ref = _student_importance(fn, what, model, x, S)
+            want = importance.scp_importance(ref, x, slices=S)
             if _close(got, want):
                 continue
             bugs = [
                 ("you averaged the slices before squaring (as the SCP class of NTU's ML2021/ML2022 HW14 sample code "
                  "does): square each slice's gradient, then average over the L slices — the result is biased by ≈ 1/L",
-                 lambda: gallery.scp_average_slices_first(model, x, S)),
+                 lambda: gallery.scp_average_slices_first(ref, x, S)),
                 ("you summed over the slices; Γ averages them (divide by L)",
                  lambda: {k: v * L for k, v in want.items()}),
                 *[(f"you squared per batch (here batches of {b}): a sum of squared batch means is not the square "
                    f"of the mean over all the data — compute φ̄ over all of x first",
-                   lambda b=b: gallery.scp_per_batch_divided(model, x, S, batch_size=b)) for b in range(1, len(x))],
+                   lambda b=b: gallery.scp_per_batch_divided(ref, x, S, batch_size=b)) for b in range(1, len(x))],
                 ("you projected every sample and averaged the squared gradients; eq 19 projects the *mean* "
                  "output φ̄ = (1/N) Σ φ(x_n) and squares the gradient of ξ·φ̄",
-                 lambda: _scp_per_sample(model, x, S)),
+                 lambda: _scp_per_sample(ref, x, S)),
             ]
-            _diagnose(got, want, bugs, what, _default(model, got, want, "Γ"))
+            _diagnose(got, want, bugs, what, _default(ref, got, want, "Γ"))
     return True
 
 
@@ -262,21 +322,21 @@ def check_fisher_importance(fn):
     """
     for model, x in checker_models():
         what = f"the Fisher of a {type(model).__name__} ({len(x)} samples)"
-        got = _student_importance(fn, what, model, x)
-        want = importance.fisher_importance(model, x, labels="exact")
+        got, ref = _student_importance(fn, what, model, x)
+        want = importance.fisher_importance(ref, x, labels="exact")
         if _close(got, want):
             continue
         bugs = [
             ("you used one label per sample (the predicted class: an 'empirical' Fisher); the exact Fisher "
              "takes the expectation over the model's own class probabilities",
-             lambda: importance.fisher_importance(model, (x, model(x).argmax(1).detach()), labels="empirical")),
+             lambda: importance.fisher_importance(ref, (x, ref(x).argmax(1).detach()), labels="empirical")),
             ("you squared the gradient of the batch-mean log-likelihood; square each sample's gradient, "
              "then average",
-             lambda: _fisher_batch_mean(model, x)),
+             lambda: _fisher_batch_mean(ref, x)),
             ("you summed over samples; average over them (divide by N)",
              lambda: {k: v * len(x) for k, v in want.items()}),
         ]
-        _diagnose(got, want, bugs, what, _default(model, got, want, "F"))
+        _diagnose(got, want, bugs, what, _default(ref, got, want, "F"))
     return True
 
 
@@ -301,23 +361,23 @@ def check_mas_importance(fn):
     """
     for model, x in checker_models():
         what = f"Ω of a {type(model).__name__} ({len(x)} samples)"
-        got = _student_importance(fn, what, model, x)
-        want = importance.mas_importance(model, x)
+        got, ref = _student_importance(fn, what, model, x)
+        want = importance.mas_importance(ref, x)
         if _close(got, want):
             continue
         bugs = [
             ("you averaged |gradients| (Aljundi et al.'s MAS); eq 7 squares them",
-             lambda: importance.mas_importance(model, x, form="aljundi")),
+             lambda: importance.mas_importance(ref, x, form="aljundi")),
             ("you differentiated the norm ‖φ‖ instead of the squared norm ‖φ‖²",
              lambda: {n: (g ** 2).mean(0) for n, g in
-                      _per_sample_grads(model, x, lambda row, i: row.norm()).items()}),
+                      _per_sample_grads(ref, x, lambda row, i: row.norm()).items()}),
             ("you squared the gradient of the batch-mean ‖φ‖²; square each sample's gradient, then average",
              lambda: {n: g.mean(0) ** 2 for n, g in
-                      _per_sample_grads(model, x, lambda row, i: (row ** 2).sum()).items()}),
+                      _per_sample_grads(ref, x, lambda row, i: (row ** 2).sum()).items()}),
             ("you summed over samples; average over them (divide by N)",
              lambda: {k: v * len(x) for k, v in want.items()}),
         ]
-        _diagnose(got, want, bugs, what, _default(model, got, want, "Ω"))
+        _diagnose(got, want, bugs, what, _default(ref, got, want, "Ω"))
     return True
 
 
@@ -364,12 +424,14 @@ def check_online_merge(fn):
 
 def check_penalty(fn):
     """``fn(model, importance, theta_star, lam) -> Tensor``: λ Σ_i Γ_i (θ_i − θ*_i)² (eq 17), differentiable in
-    the model's parameters.
+    the model's parameters, with θ* a constant: the θ* handed over may still be attached to the autograd graph of
+    the parameters it was copied from (a ``p.clone()`` without ``.detach()``), and the penalty must not
+    differentiate through it.
 
     Examples
     --------
     >>> def penalty(model, imp, theta_star, lam):
-    ...     return lam * sum((imp[n] * (p - theta_star[n]) ** 2).sum() for n, p in model.named_parameters())
+    ...     return lam * sum((imp[n] * (p - theta_star[n].detach()) ** 2).sum() for n, p in model.named_parameters())
     >>> check_penalty(penalty)
     True
     """
@@ -377,15 +439,16 @@ def check_penalty(fn):
         params = _params(model)
         g = torch.Generator().manual_seed(1)
         imp = {n: torch.rand(p.shape, generator=g, dtype=torch.float64) for n, p in params.items()}
-        theta_star = {n: (p.detach() + 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
-                      for n, p in params.items()}
-        for lam in (0.5, 30.0):
-            what = f"the penalty with λ = {lam:g}"
+        offset = {n: 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64) for n, p in params.items()}
+        for lam, attached in ((0.5, False), (30.0, True)):
+            # the second case hands over θ* still attached to the parameters' graph, as p.clone() + δ would be
+            theta_star = {n: (p if attached else p.detach()) + offset[n] for n, p in params.items()}
+            what = f"the penalty with λ = {lam:g}" + (" (θ* handed over attached to the graph)" if attached else "")
             model.zero_grad()
             got = _call(fn, what, model, imp, theta_star, lam)
             if not torch.is_tensor(got) or got.numel() != 1:
                 raise AssertionError(f"{what} must return a scalar tensor (so that it can be added to the loss)")
-            diff = {n: params[n].detach() - theta_star[n] for n in params}
+            diff = {n: params[n].detach() - theta_star[n].detach() for n in params}
             want = lam * sum(float((imp[n] * diff[n] ** 2).sum()) for n in params)
             value = float(got.detach())
             if not _close(value, want):
@@ -405,8 +468,9 @@ def check_penalty(fn):
             got.backward()
             for n, p in params.items():
                 if p.grad is None or not torch.allclose(p.grad, 2 * lam * imp[n] * diff[n], rtol=1e-6, atol=1e-12):
-                    raise AssertionError(f"{what}: its gradient for {n!r} is not 2λΓ(θ − θ*); is θ* detached, "
-                                         f"and is every parameter included?")
+                    raise AssertionError(f"{what}: its gradient for {n!r} is not 2λΓ(θ − θ*). θ* is a constant: "
+                                         f"detach it (theta_star[n].detach()) — the θ* handed over here is still "
+                                         f"attached to the parameters' graph — and include every parameter")
             model.zero_grad()
     return True
 
@@ -732,4 +796,443 @@ def check_blind_fraction(fn):
              lambda: float((flat < rel * flat.max()).sum())),
         ]
         _compare_number(float(got), want, bugs, what, rtol=1e-6)
+    return True
+
+
+# --------------------------------------------------------------------------- assignments: what the tests above miss
+
+@contextmanager
+def _forbidden(module, names, hint):
+    """Replace ``module.name`` for each name by a function that fails with ``hint`` (the student must write it)."""
+    saved = {n: getattr(module, n) for n in names}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(hint)
+
+    try:
+        for n in names:
+            setattr(module, n, refuse)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(module, n, f)
+
+
+def check_cramer_samples(fn):
+    """``fn(u, v, p=2) -> float``: the p-Cramér distance of two 1-D samples (eq 10) from their empirical CDFs,
+    (∫|F_u(t) − F_v(t)|^p dt)^(1/p), exactly (a finite sum over the merged, sorted sample). It must be written,
+    not borrowed: during the check, scpviz's own implementation refuses to run.
+
+    Examples
+    --------
+    >>> def cramer_samples(u, v, p=2):
+    ...     t = torch.sort(torch.cat([u, v])).values
+    ...     Fu = torch.searchsorted(torch.sort(u).values, t[:-1], right=True) / len(u)
+    ...     Fv = torch.searchsorted(torch.sort(v).values, t[:-1], right=True) / len(v)
+    ...     return float(((Fu - Fv).abs() ** p * torch.diff(t)).sum() ** (1 / p))
+    >>> check_cramer_samples(cramer_samples)
+    True
+    """
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(200, dtype=torch.float64, generator=g)
+    cases = [(u, u + 0.7, 1.0, 0.7), (u, u.flip(0), 2.0, 0.0)]
+    for p, n in ((1.0, 150), (2.0, 37), (3.0, 90)):
+        v = torch.randn(n, dtype=torch.float64, generator=g) * 2 + 0.3
+        cases.append((u[:n + 11], v, p, float(distances.cramer_samples(u[:n + 11], v, p=p))))
+    hint = ("you called scpviz's own Cramér distance (scpviz.distances); the assignment asks you to write it: sort "
+            "the merged sample, evaluate both empirical CDFs between consecutive points, and sum")
+    for a, b, p, want in cases:
+        what = f"C_{p:g} of samples of sizes {len(a)} and {len(b)}"
+        with _forbidden(distances, ["cramer_samples", "_cramer_pp", "sliced_cramer"], hint):
+            got = float(_call(fn, what, a.clone(), b.clone(), p=p))
+        if _close(got, want, 1e-7) or abs(got - want) < 1e-9:
+            continue
+        t = torch.sort(torch.cat([a, b])).values
+        Fa = torch.searchsorted(torch.sort(a).values, t[:-1], right=True) / len(a)
+        Fb = torch.searchsorted(torch.sort(b).values, t[:-1], right=True) / len(b)
+        d = (Fa - Fb).abs()
+        bugs = [
+            ("you forgot the 1/p-th root", lambda: float((d ** p * torch.diff(t)).sum())),
+            ("you left out the widths of the intervals between consecutive points (torch.diff of the merged sorted "
+             "sample): the integral is Σ |F_u − F_v|^p × width", lambda: float((d ** p).sum() ** (1 / p))),
+            ("you paired the sorted samples (that is the Wasserstein distance, and needs equal sizes); Cramér "
+             "integrates the gap between the two CDFs",
+             lambda: float(((torch.sort(a).values - torch.sort(b).values).abs() ** p).mean() ** (1 / p))),
+        ]
+        _diagnose(got, want, bugs, what, f"got {got:.6g}, expected {want:.6g}")
+    return True
+
+
+def check_js_at(fn):
+    """``fn(tau) -> float``: the Jensen–Shannon distance (square root of the JS divergence, natural log) between
+    U[0, 1] and U[τ, τ + 1], for any τ ≥ 0 — overlapping supports included (closed form: √(τ log 2) for τ ≤ 1,
+    √log 2 beyond). Computed numerically on a grid, it must agree to 2·10⁻³.
+
+    Examples
+    --------
+    >>> check_js_at(lambda tau: float(np.sqrt(min(tau, 1.0) * np.log(2))))
+    True
+    """
+    for tau in (1.5, 3.0, 0.25, 0.6):
+        what = f"JS between U[0, 1] and U[{tau:g}, {tau + 1:g}]"
+        got = float(_call(fn, what, tau))
+        want = float(distances.box_closed_forms([tau], width=1.0)["JS"][0])
+        if abs(got - want) < 2e-3:
+            continue
+        bugs = [
+            ("you returned √log 2 whatever τ is: that holds only once the supports separate (τ ≥ 1); where the "
+             "boxes overlap, JS² = τ log 2", lambda: math.sqrt(math.log(2))),
+            ("this is the JS divergence; the distance is its square root", lambda: want ** 2),
+            ("you used log base 2; use the natural log", lambda: want / math.sqrt(math.log(2))),
+        ]
+        for hint_, wrong in bugs:
+            if abs(got - wrong()) < 2e-3:
+                raise AssertionError(f"{what}: {hint_}")
+        raise AssertionError(f"{what}: got {got:.6g}, expected {want:.6g}")
+    return True
+
+
+def check_averaged_first(fn):
+    """``fn(model, x, slices) -> dict``: the averaged-slices mistake itself — project φ̄ on the mean slice
+    ξ̄ = (1/L) Σ_l ξ_l and square the gradient once (what NTU's HW14 sample code computes), in eval mode.
+
+    Examples
+    --------
+    >>> from scpviz.teaching import bugs
+    >>> check_averaged_first(bugs.scp_average_slices_first)
+    True
+    """
+    from . import bugs as gallery
+
+    for model, x in checker_models():
+        K = copy.deepcopy(model).eval()(x).shape[1]
+        for L in (3, 12):
+            S = distances.random_slices(L, K, seed=L)
+            what = f"the averaged-first Γ of a {type(model).__name__} (K={K}, L={L})"
+            got, ref = _student_importance(fn, what, model, x, S)
+            want = gallery.scp_average_slices_first(ref, x, S)
+            if _close(got, want):
+                continue
+            right = importance.scp_importance(ref, x, slices=S)
+            bugs = [
+                ("you returned the correct Γ divided by L — that is the mistake's *expectation* over many draws of "
+                 "slices; on one draw the mistake projects on the mean slice, one random direction",
+                 lambda: {k: v / L for k, v in right.items()}),
+                ("this is the correct Γ (eq 19); the task is to reproduce the mistake: one projection on the mean "
+                 "of the slices, squared once", lambda: right),
+                ("you projected on the *sum* of the slices; the mistake averages them (divide by L)",
+                 lambda: {k: v * L ** 2 for k, v in want.items()}),
+            ]
+            _diagnose(got, want, bugs, what, _default(ref, got, want, "the averaged-first Γ"))
+    return True
+
+
+def _total(imp):
+    return float(sum(v.sum() for v in imp.values()))
+
+
+def check_bias(fn, scp_importance, averaged_first):
+    """``fn(model, x, L, n_draws) -> float``: the mean over draws s = 0 … n_draws − 1 of
+    total(averaged_first(model, x, S_s)) / total(scp_importance(model, x, S_s)), with
+    S_s = ``scpviz.distances.random_slices(L, K, seed=s)`` in the data's dtype — measured, not its expectation 1/L.
+    ``scp_importance`` and ``averaged_first`` are the student's own (checked separately).
+
+    Examples
+    --------
+    >>> from scpviz import importance
+    >>> from scpviz.teaching import bugs
+    >>> scp = lambda m, x, S: importance.scp_importance(m, x, slices=S)
+    >>> def bias(model, x, L, n_draws=30):
+    ...     K = model(x).shape[1]
+    ...     S = [distances.random_slices(L, K, seed=s).to(x.dtype) for s in range(n_draws)]
+    ...     return float(np.mean([_total(bugs.scp_average_slices_first(model, x, s)) / _total(scp(model, x, s))
+    ...                           for s in S]))
+    >>> check_bias(bias, scp, bugs.scp_average_slices_first)
+    True
+    """
+    model, x = checker_models()[0]
+    model.eval()
+    model.zero_grad(set_to_none=True)   # this check is about the measurement; stale gradients are checked elsewhere
+    K = model(x).shape[1]
+    for L, n_draws in ((4, 5), (16, 3)):
+        what = f"the measured bias for L = {L}, {n_draws} draws"
+        got = float(_call(fn, what, model, x, L, n_draws))
+        draws = [distances.random_slices(L, K, seed=s).to(x.dtype) for s in range(n_draws)]
+        ratios = [_total(averaged_first(model, x, S)) / _total(scp_importance(model, x, S)) for S in draws]
+        want = float(np.mean(ratios))
+        bugs = [
+            ("you returned 1/L, the expectation; the task is to measure the ratio on the draws", lambda: 1 / L),
+            ("you divided the mean of the totals; average the ratios of each draw",
+             lambda: float(np.mean([_total(averaged_first(model, x, S)) for S in draws])
+                           / np.mean([_total(scp_importance(model, x, S)) for S in draws]))),
+            ("you used other slices: draw S_s = scpviz.distances.random_slices(L, K, seed=s) for s = 0, 1, …, "
+             "n_draws − 1", lambda: float(np.mean([_total(averaged_first(model, x, distances.random_slices(
+                 L, K, seed=s + 1).to(x.dtype))) / _total(scp_importance(model, x, distances.random_slices(
+                     L, K, seed=s + 1).to(x.dtype))) for s in range(n_draws)]))),
+        ]
+        _compare_number(got, want, bugs, what, rtol=1e-6)
+    return True
+
+
+def check_consolidation_run(tasks, acc, history, alpha, make_model):
+    """What a student's online-EWC loop actually used, task by task (assignment 03, part 3).
+
+    Parameters
+    ----------
+    tasks : list of Task
+    acc : ndarray (T, T)
+        Test accuracy on task j after task i (NaN above the diagonal), as the loop recorded it.
+    history : list of dict
+        One entry per task, appended after the task: ``{"importance": merged importance, "theta_star": θ*}``.
+    alpha : float
+        Eq 20's weight of the newest task.
+    make_model : callable
+        A fresh network of the loop's architecture (its weights are replaced by each θ*).
+
+    The check rebuilds the network at each θ*, evaluates it (it must reproduce ``acc[t]``), computes the exact
+    Fisher on the task's **training** images there, merges it by eq 20, and compares with the recorded importance.
+    """
+    from ..training import evaluate
+
+    T = len(tasks)
+    if not isinstance(history, list) or len(history) != T:
+        raise AssertionError(f"history must be a list with one entry per task ({T}), appended after each task: "
+                             f"{{'importance': imp, 'theta_star': theta_star}}")
+    merged = None
+    for t, (task, rec) in enumerate(zip(tasks, history)):
+        what = f"after task {t + 1}"
+        theta, imp = rec.get("theta_star"), rec.get("importance")
+        if theta is None or imp is None:
+            raise AssertionError(f"{what}: record both 'importance' and 'theta_star'")
+        if any(torch.as_tensor(v).requires_grad for v in theta.values()):
+            raise AssertionError(f"{what}: θ* is still attached to the autograd graph; store detached copies "
+                                 f"(p.detach().clone())")
+        model = make_model()
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                p.copy_(theta[n])
+        model.eval()
+        for j in range(t + 1):
+            a = evaluate(model, tasks[j].x_test, tasks[j].y_test)
+            if abs(a - acc[t, j]) > 1e-6:
+                raise AssertionError(f"{what}: θ* does not reproduce acc[{t}, {j}] ({a:.4f} vs {acc[t, j]:.4f}): store "
+                                     f"θ* as copies of the weights at the end of the task (p.detach().clone()), not the "
+                                     f"parameters themselves, which keep changing")
+        F = importance.fisher_importance(model, task.x_train)
+        want = F if merged is None else {k: alpha * F[k] + (1 - alpha) * merged[k] for k in F}
+        got = _as_dict(imp, {n: p for n, p in model.named_parameters()}, f"the importance {what}")
+        if not _close(got, want, 1e-5):
+            prev = merged
+            F_test = importance.fisher_importance(model, task.x_test)
+            bugs = [
+                ("the importance was computed on the test images; use the task's training images",
+                 lambda: F_test if prev is None else {k: alpha * F_test[k] + (1 - alpha) * prev[k] for k in F}),
+                ("the new importance replaced the old one: merge them with eq 20", lambda: F),
+                ("α is applied to the old importance; eq 20 weights the new task by α",
+                 lambda: F if prev is None else {k: (1 - alpha) * F[k] + alpha * prev[k] for k in F}),
+                ("a uniform importance (every weight equally important) is not the Fisher: use "
+                 "importance.fisher_importance(model, task.x_train)",
+                 lambda: {k: torch.ones_like(v) for k, v in F.items()}),
+            ]
+            _diagnose(got, want, bugs, f"the importance {what}",
+                      "is not the merged exact Fisher of the task's training images at θ*")
+        merged = want
+    return True
+
+
+def _choice_cases():
+    """Grids on which choosing λ on validation and on test differ for some method: three experiments, per seed
+    (one seed's runs) and pooled, one of them with an error metric (lower is better)."""
+    from ..sweeps import shipped_results
+
+    cases = []
+    for name in ("permuted_mnist_cpu", "cifar100_superclasses_cpu", "synthia_segmentation_cpu", "autoencoders_h100"):
+        grid = [(c, h) for c, h in shipped_results(name)[0] if c.get("layer", "output") == "output"]
+        cases.append((name, grid))
+        for s in sorted({c["seed"] for c, _ in grid}):
+            cases.append((f"{name}, seed {s}", [(c, h) for c, h in grid if c["seed"] == s]))
+    return cases
+
+
+def check_choose_on_validation(fn):
+    """``fn(grid, method) -> λ``: the λ of ``method`` whose runs in ``grid`` (a list of (config, History)) have
+    the best mean final average metric on the **validation** split over their seeds — the highest for an accuracy,
+    the lowest for an error (``History.higher_is_better``).
+
+    Examples
+    --------
+    >>> from scpviz import sweeps
+    >>> check_choose_on_validation(lambda grid, m: sweeps.choose_lambda(grid, split="val")[m]["lam"])
+    True
+    """
+    from ..sweeps import choose_lambda
+
+    def pick(grid, method, split, direction=True):
+        lams = sorted({c["lam"] for c, _ in grid if c["method"] == method})
+        score = [np.mean([h.final_average_metric(split) for c, h in grid if c["method"] == method and c["lam"] == l])
+                 for l in lams]
+        sign = 1.0 if (grid[0][1].higher_is_better or not direction) else -1.0
+        return lams[int(np.argmax(sign * np.array(score)))]
+
+    for name, grid in _choice_cases():
+        chosen = choose_lambda(grid, split="val")
+        for method in sorted(m for m in chosen if m != "none"):
+            what = f"{method} on {name}"
+            got = _call(fn, what, list(grid), method)
+            want = chosen[method]["lam"]
+            if got is not None and math.isclose(float(got), want, rel_tol=1e-12):
+                continue
+            bugs = [
+                ("you chose on the *test* split: that is the exam itself; choose on validation",
+                 lambda: pick(grid, method, "test")),
+                ("the metric here is an error (lower is better: History.higher_is_better is False); pick the lowest",
+                 lambda: pick(grid, method, "val", direction=False)),
+            ]
+            for hint_, wrong in bugs:
+                if got is not None and math.isclose(float(got), wrong(), rel_tol=1e-12):
+                    raise AssertionError(f"{what}: {hint_}")
+            raise AssertionError(f"{what}: got λ = {got}, expected λ = {want:g} (best mean final average on "
+                                 f"validation over the seeds in the grid)")
+    return True
+
+
+def _planted_autoencoder(seed=0):
+    """A tiny auto-encoder at θ* on inputs x where some hidden units never fire (blind weights), then moved as
+    training on another task would move it: the blind weights a lot, the seen ones a little.
+
+    Returns (model_now, importance, theta_star, x)."""
+    from ..models import AutoEncoder
+
+    g = torch.Generator().manual_seed(seed)
+    model = AutoEncoder(in_features=12, hidden=(10,), code=4, seed=seed).double()
+    x = torch.rand(30, 12, generator=g, dtype=torch.float64)
+    with torch.no_grad():   # plant dead units: three first-layer units with a large negative bias never fire on x
+        first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+        first.bias[:3] = -50.0
+    imp = importance.mas_importance(model, x)
+    theta_star = {n: p.detach().clone() for n, p in model.named_parameters()}
+    top = max(float(v.max()) for v in imp.values())
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            blind = imp[n] < 1e-9 * top
+            p.add_(torch.where(blind, 0.8, 0.02) * torch.randn(p.shape, generator=g, dtype=torch.float64))
+        first.bias[:3] = 0.5   # ... and training on the new task woke the dead units up
+    return model, imp, theta_star, x
+
+
+def check_blind_mask(fn):
+    """``fn(importance, rel=1e-9) -> dict``: {name: bool tensor}, True where the importance is below ``rel`` times
+    the largest importance of the whole network (the entries the penalty is blind to).
+
+    Examples
+    --------
+    >>> def blind_mask(imp, rel=1e-9):
+    ...     top = max(float(v.max()) for v in imp.values())
+    ...     return {n: v < rel * top for n, v in imp.items()}
+    >>> check_blind_mask(blind_mask)
+    True
+    """
+    g = torch.Generator().manual_seed(0)
+    for rel in (1e-9, 1e-3):
+        imp = {}
+        for i, (k, s) in enumerate({"w1": (6, 4), "b1": (6,), "w2": (3, 6)}.items()):
+            v = torch.rand(s, generator=g, dtype=torch.float64) * 10.0 ** (-6 * i)
+            v[torch.rand(s, generator=g) < 0.4] = 0.0
+            imp[k] = v
+        what = f"the blind mask (rel = {rel:g})"
+        got = _call(fn, what, {k: v.clone() for k, v in imp.items()}, rel=rel)
+        if not isinstance(got, dict) or set(got) != set(imp):
+            raise AssertionError(f"{what}: return a dict with the importance's keys, one bool tensor each")
+        top = max(float(v.max()) for v in imp.values())
+        for k, v in imp.items():
+            m = torch.as_tensor(got[k])
+            if m.shape != v.shape:
+                raise AssertionError(f"{what}: entry {k!r} has shape {tuple(m.shape)}, expected {tuple(v.shape)}")
+            want = v < rel * top
+            if torch.equal(m.bool(), want):
+                continue
+            if torch.equal(m.bool(), ~want):
+                raise AssertionError(f"{what}: your mask marks the weights the penalty *sees*; True must mean blind")
+            if torch.equal(m.bool(), v < rel * v.max()):
+                raise AssertionError(f"{what}: you compared each tensor with its own maximum; the threshold is "
+                                     f"relative to the largest importance of the whole network")
+            if torch.equal(m.bool(), v == 0):
+                raise AssertionError(f"{what}: you marked only exact zeros; use the threshold rel × (largest "
+                                     f"importance)")
+            raise AssertionError(f"{what}: entry {k!r} differs from importance < rel × (largest importance)")
+    return True
+
+
+def check_reset_entries(fn):
+    """``fn(model, theta_star, mask) -> nn.Module``: a *copy* of ``model`` in which the entries where ``mask`` is
+    True are put back to θ* and all others keep their current values; ``model`` itself is not changed.
+
+    Examples
+    --------
+    >>> import copy
+    >>> def reset_entries(model, theta_star, mask):
+    ...     twin = copy.deepcopy(model)
+    ...     with torch.no_grad():
+    ...         for n, p in twin.named_parameters():
+    ...             p.copy_(torch.where(mask[n], theta_star[n], p))
+    ...     return twin
+    >>> check_reset_entries(reset_entries)
+    True
+    """
+    model, imp, theta_star, x = _planted_autoencoder()
+    top = max(float(v.max()) for v in imp.values())
+    mask = {n: v < 1e-9 * top for n, v in imp.items()}
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    what = "resetting the masked entries"
+    got = _call(fn, what, model, {k: v.clone() for k, v in theta_star.items()}, {k: v.clone() for k, v in mask.items()})
+    if got is model:
+        raise AssertionError(f"{what}: you returned the model itself; return a copy (copy.deepcopy) and leave the "
+                             f"model as it was")
+    if not all(torch.equal(p.detach(), before[n]) for n, p in model.named_parameters()):
+        raise AssertionError(f"{what}: the model you were handed changed; reset the entries of a copy "
+                             f"(copy.deepcopy(model))")
+    for n, p in dict(got.named_parameters()).items():
+        want = torch.where(mask[n], theta_star[n], before[n])
+        if torch.equal(p.detach(), want):
+            continue
+        if torch.equal(p.detach(), torch.where(mask[n], before[n], theta_star[n])):
+            raise AssertionError(f"{what}: you reset the entries where the mask is False; reset where it is True")
+        if torch.equal(p.detach(), theta_star[n]):
+            raise AssertionError(f"{what}: you reset every entry of {n!r}; only the masked ones go back to θ*")
+        raise AssertionError(f"{what}: parameter {n!r} is not θ* where the mask is True and unchanged elsewhere")
+    return True
+
+
+def check_blind_reset_test(fn):
+    """``fn(model, importance, theta_star, x, rel=1e-9) -> dict``: the causal test of notebook 07 — the mean ℓ1
+    reconstruction error on ``x`` of the model ``"now"``, with only its blind entries reset to θ*
+    (``"blind_reset"``) and with only the others reset (``"seen_reset"``); the model is left unchanged. Checked on
+    a planted case: a tiny auto-encoder whose dead units' weights moved a lot and whose other weights moved a little.
+
+    Examples
+    --------
+    >>> from scpviz.training import blind_reset_test
+    >>> check_blind_reset_test(lambda m, imp, ts, x, rel=1e-9: blind_reset_test(m, imp, ts, x, rel_tol=rel))
+    True
+    """
+    from ..training import blind_reset_test as reference
+
+    model, imp, theta_star, x = _planted_autoencoder()
+    want = reference(copy.deepcopy(model), imp, theta_star, x, rel_tol=1e-9)
+    what = "the blind-reset test on a planted auto-encoder"
+    got = _call(fn, what, model, imp, theta_star, x)
+    if not isinstance(got, dict) or not {"now", "blind_reset", "seen_reset"} <= set(got):
+        raise AssertionError(f"{what}: return a dict with 'now', 'blind_reset' and 'seen_reset'")
+    for key in ("now", "blind_reset", "seen_reset"):
+        value = float(got[key])
+        if math.isclose(value, want[key], rel_tol=1e-6):
+            continue
+        if key != "now" and math.isclose(value, want["seen_reset" if key == "blind_reset" else "blind_reset"],
+                                          rel_tol=1e-6):
+            raise AssertionError(f"{what}: '{key}' holds the other reset's error; 'blind_reset' resets the entries "
+                                 f"with importance below rel × max, 'seen_reset' all the others")
+        if math.isclose(value, want["anchor"], rel_tol=1e-6):
+            raise AssertionError(f"{what}: '{key}' is the error at θ* (every entry reset); reset only one group")
+        raise AssertionError(f"{what}: '{key}' = {value:.6g}, expected {want[key]:.6g} (mean ℓ1 reconstruction "
+                             f"error per image, training.evaluate(model, x, None, 'reconstruction'))")
     return True
