@@ -576,7 +576,8 @@ def reveal(guesses, actual, unit=""):
     """
     for k, v in actual.items():
         g = guesses.get(k)
-        yours = "no guess written" if g is None else f"your guess {g:g}{unit}"
+        yours = ("no guess written" if g is None else
+                 f"your guess {g:g}{unit}" if isinstance(g, (int, float)) else f"your guess {g}")
         print(f"{k}: measured {v:.3g}{unit}, {yours}")
 
 
