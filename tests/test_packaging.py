@@ -161,3 +161,74 @@ def test_notebook_teaching_frame(path):
     assert "## Check yourself" in end and "<details><summary><b>Answers</b>" in end, "questions need answers"
     assert end.index("## Summary") < end.index("## References") and "](http" in end.split("## References")[1]
     assert all(c.get("id") for c in cells), "every cell needs an id"
+
+
+def _module_graph():
+    """{module: modules of scpviz it imports}, every import statement counted (module level or inside a function)."""
+    import ast
+
+    pkg = ROOT / "scpviz"
+    mods = {}
+    for path in pkg.rglob("*.py"):
+        parts = ("scpviz",) + path.relative_to(pkg).with_suffix("").parts
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {m: set() for m in mods}
+
+    def known(name):
+        while name not in mods and "." in name:
+            name = name.rsplit(".", 1)[0]
+        return name if name in mods else None
+
+    for mod, path in mods.items():
+        is_pkg = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+                    base = base[:len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                targets = [f"{target}.{a.name}" for a in node.names] if target.startswith("scpviz") else []
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("scpviz")]
+            for t in targets:
+                t = known(t)
+                if t and t != mod:
+                    graph[mod].add(t)
+    return graph
+
+
+def test_no_import_cycles_anywhere_in_the_package():
+    """The layer test above checks imports between layers; this one finds cycles inside a layer too (Tarjan's
+    strongly connected components over every import, function-level ones included)."""
+    graph = _module_graph()
+    index, low, stack, on, cycles = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert not cycles, f"import cycles: {cycles}"
+    assert "scpviz.datasets.registry" in graph["scpviz.datasets"]   # the mirror is of the package as it is

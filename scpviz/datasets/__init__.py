@@ -22,7 +22,7 @@ streams).
 """
 
 from .images import ImageDataset, Task
-from .mnist import DATASETS, DIGITS_NAME, MNIST_NAME, find_mnist, load_dataset, load_digits_fallback, load_mnist
+from .mnist import DIGITS_NAME, MNIST_NAME, find_mnist, load_digits_fallback, load_mnist
 from .cifar100 import find_cifar100, fine_to_coarse, load_cifar100, superclass_split
 from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
@@ -30,6 +30,7 @@ from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .augment import Augmentation, cutout, random_crop, random_flip
 from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
+from .registry import DATASETS, load_dataset
 from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
                       sequence_tasks, superclass_tasks)
 

@@ -1,5 +1,5 @@
 """MNIST (torchvision's IDX layout under ``$SCPVIZ_DATA``), with the scikit-learn digits as the labelled
-offline stand-in; :func:`load_dataset` by name."""
+offline stand-in (every dataset by name: :mod:`scpviz.datasets.registry`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ import torch.nn.functional as F
 from ..config import DATA_ENV, data_root, get_device
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
-
-DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
 
 _CACHE: dict = {}
 _NOTIFIED: set = set()
@@ -161,42 +159,3 @@ def load_digits_fallback(device=None, test_fraction: float = 0.2, seed: int = 0)
     idx_tr, idx_te = torch.as_tensor(idx_tr), torch.as_tensor(idx_te)
     return ImageDataset(name=DIGITS_NAME, x_train=x[idx_tr].to(dev), y_train=y[idx_tr].to(dev),
                         x_test=x[idx_te].to(dev), y_test=y[idx_te].to(dev), source="sklearn.datasets.load_digits")
-
-
-def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
-    """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
-    (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
-    ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
-    (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
-    ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
-    or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
-    (its offline stand-in, written in SYNTHIA's layout, :func:`scpviz.datasets.synthia_standin.load_synthia_standin`).
-    """
-    key = str(name).lower()
-    if key == "mnist":
-        return load_mnist(**kwargs)
-    if key == "digits":
-        allowed = {"device"}
-        bad = set(kwargs) - allowed
-        if bad:
-            raise TypeError(f"load_dataset('digits') does not take {sorted(bad)}")
-        return load_digits_fallback(**kwargs)
-    if key == "svhn":
-        from .svhn import load_svhn
-        return load_svhn(**kwargs)
-    if key in ("cifar100", "cifar-100"):
-        from .cifar100 import load_cifar100
-        return load_cifar100(**kwargs)
-    if key in ("cifar100_standin", "superclass_standin"):
-        from .superclass_standin import load_superclass_standin
-        return load_superclass_standin(**kwargs)
-    if key == "synthia":
-        from .synthia import load_synthia
-        return load_synthia(**kwargs)
-    if key == "synthia_standin":
-        from .synthia_standin import load_synthia_standin
-        return load_synthia_standin(**kwargs)
-    if key in ("mnist_m", "mnist-m"):
-        from .mnist_m import load_mnist_m
-        return load_mnist_m(**kwargs)
-    raise ValueError(f"name={name!r} is not a known dataset; choose one of {list(DATASETS)}.")

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from ..config import get_device
 from .images import ImageDataset
+from .mnist import load_mnist
 from .svhn import to_grayscale
 
 __all__ = ["MNIST_M_NAME", "sample_photos", "blend_with_photos", "load_mnist_m"]
@@ -118,7 +119,6 @@ def load_mnist_m(base: ImageDataset | None = None, seed: int = 0, size: int = 32
         ``name`` is :data:`MNIST_M_NAME` (plus the base's name when it is not MNIST); images (N, 1 or 3, size, size)
         float32 in [0, 1].
     """
-    from .mnist import load_mnist
 
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise ValueError(f"size={size!r} must be an integer >= 8 (pixels per side).")

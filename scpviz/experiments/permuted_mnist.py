@@ -66,9 +66,7 @@ def importances_after_first_task(cfg: dict, device=None, progress=False) -> dict
     All three are computed on the task's training images, SCP with the config's L. ``progress``: a tqdm bar over
     the training epochs.
     """
-    from . import get
-
-    exp = get("permuted_mnist")
+    exp = PermutedMNIST()
     device = get_device() if device is None else torch.device(device)
     task = exp.cached_tasks(cfg, device)[0]
     model = exp.model(cfg, [task]).to(device)
