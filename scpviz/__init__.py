@@ -9,12 +9,13 @@ Layers (each imports only from the layers above it)::
     datasets, models            MNIST and its stand-in, task streams; the paper's networks
     distances                   §3  Cramér, Wasserstein, JS, sliced Cramér
     importance                  §2, §4  Fisher (EWC), Ω (MAS), Γ (SCP, Algorithm 1), per-sample rules
+    methods                     the table of consolidation methods: importance, label, colour, order, λ scale
     consolidation, replay       eq 17 penalty, eq 20 merge, replay regularizers (eq 1, 6, 14) and on a buffer
     training                    the engine over task sequences; objectives, metrics, History
     experiments                 the registry: one module per paper experiment (§5)
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
     teaching                    toy problems, Taylor checks, bug gallery, diagnostics
-    viz                         plots, experiment figures, widgets
+    viz                         style, plots and widgets by subject, experiment figures, schematics
     cli, gallery, assignments   python -m scpviz list | run | sweep | info | gallery | assignments
 """
 

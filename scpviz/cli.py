@@ -81,15 +81,19 @@ def _fmt(v):
 
 def list_lines() -> list[str]:
     """What ``python -m scpviz list`` prints: every experiment with its figure, metric, default λ and budgets."""
-    from . import experiments
+    from . import experiments, methods
 
-    lines = []
+    lines = ["consolidation methods (--methods; the paper's run by default):"]
+    for m in methods.METHODS.values():
+        lines.append(f"  {m.name:<9} {m.label}{' [paper]' if m.paper else ''} — {m.reference}")
+    lines.append("")
     for name in experiments.names():
         exp = experiments.get(name)
         lams = ", ".join(f"{m} {exp.default_lam(m):g}" for m in exp.methods if m != "none")
+        extra = [m for m in exp.available_methods if m not in exp.methods]
         lines += [f"{name}: {exp.title} — {exp.paper}",
                   f"  metric    {exp.metric.label}, {exp.metric.direction}",
-                  f"  methods   {', '.join(exp.methods)}; default λ {lams}"
+                  f"  methods   {', '.join(exp.methods)} (also: {', '.join(extra)}); default λ {lams}"
                   + (f" (validation-chosen on the shipped grid {exp.shipped!r})" if exp.shipped else ""),
                   f"  figures   {', '.join(f.paper or f.filename for f in exp.figures)}"]
         for mode in MODES:
@@ -119,6 +123,11 @@ def _experiment_flags(p, exp):
         else:
             p.add_argument(opt.flag, dest=opt.key, type=opt.type, nargs=opt.nargs, choices=opt.choices, default=None,
                            help=opt.help + " (default: the mode's budget)")
+
+
+def _methods_help(exp):
+    return (f"consolidation methods (default: the paper's, {' '.join(exp.methods)}; "
+            "python -m scpviz list describes them all)")
 
 
 def _lam_help(exp):
@@ -171,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         r = runs.add_parser(name, aliases=[name.replace("_", "-")] if "_" in name else [], help=exp.paper,
                             description=desc)
         r.add_argument("--method", "--methods", dest="methods", nargs="+", default=list(exp.methods),
-                       choices=list(exp.methods))
+                       choices=list(exp.available_methods), help=_methods_help(exp))
         r.add_argument("--lam", type=float, default=None, help=_lam_help(exp))
         r.add_argument("--slices", type=int, default=None, help="L, the number of slices (SCP)")
         r.add_argument("--out", required=True, help="output folder for History JSON files and figures")
@@ -183,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         s = sweeps.add_parser(name, aliases=[name.replace("_", "-")] if "_" in name else [], help=exp.paper,
                               description=desc)
         s.add_argument("--methods", "--method", dest="methods", nargs="+", default=list(exp.methods),
-                       choices=list(exp.methods))
+                       choices=list(exp.available_methods), help=_methods_help(exp))
         s.add_argument("--lams", nargs="+", type=float, default=None,
                        help="λ grid (default: the mode's; the paper's is "
                             f"{', '.join(f'{v:g}' for v in exp.budget('paper').lams)})")
@@ -327,9 +336,14 @@ def _method_lams(text: str) -> tuple:
 def _grid_kwargs(args) -> dict:
     exp, mode, overrides = _setup(args)
     per_method = dict(getattr(args, "method_lams", None) or [])
-    unknown = set(per_method) - set(exp.methods)
+    unknown = set(per_method) - set(exp.available_methods)
     if unknown:
-        raise ValueError(f"--method-lams names {sorted(unknown)}, not methods of {exp.name}: {list(exp.methods)}.")
+        raise ValueError(f"--method-lams names {sorted(unknown)}, not methods of {exp.name}: "
+                         f"{list(exp.available_methods)}.")
+    unswept = set(per_method) - set(args.methods)
+    if unswept:
+        raise ValueError(f"--method-lams names {sorted(unswept)}, which --methods does not sweep "
+                         f"({' '.join(args.methods)}): add them to --methods.")
     return dict(experiment=exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
                 mode=mode, lams_per_method=per_method or None, **overrides)
 

@@ -29,15 +29,11 @@ import torch
 import torch.nn.functional as F
 
 from . import importance as imp
+from . import methods
 from .importance.scp import _check_n_slices
 from .distances import sliced_cramer_squared
 
-__all__ = ["Consolidation", "METHODS", "BASELINES", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
-
-METHODS = ("none", "ewc", "mas", "scp")
-# Baselines Consolidation also accepts, but that no registered experiment sweeps by default: "l2" pulls every
-# weight back to θ* with the same strength (importance 1), the uniform L2 of Kirkpatrick et al. (2017).
-BASELINES = ("l2",)
+__all__ = ["Consolidation", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
 
 
 class _QuadraticPenalty(torch.autograd.Function):
@@ -90,10 +86,11 @@ class Consolidation:
 
     Parameters
     ----------
-    method : {"none", "ewc", "mas", "scp", "l2"}
-        ``"ewc"``: online-EWC with the diagonal Fisher (eq 3–5); ``"mas"``: Ω
-        (eq 7); ``"scp"``: Γ (eq 19, Algorithm 1); ``"none"``: no penalty;
-        ``"l2"``: importance 1 for every weight (a uniform pull towards θ*).
+    method : str
+        A row of :data:`scpviz.methods.METHODS`: ``"ewc"``: online-EWC with the
+        diagonal Fisher (eq 3–5); ``"mas"``: Ω (eq 7); ``"mas_abs"``: Aljundi et
+        al.'s |∇| form of MAS; ``"scp"``: Γ (eq 19, Algorithm 1); ``"none"``: no
+        penalty; ``"l2"``: importance 1 for every weight (a uniform pull towards θ*).
     lam : float, >= 0
         λ of the penalty λ Σ Γ (θ − θ*)² (see the module notes for other conventions).
     alpha : float in [0, 1)
@@ -107,8 +104,6 @@ class Consolidation:
     per_position : bool
         EWC on a dense output (segmentation, §5.3): a softmax per position, see
         :func:`scpviz.importance.fisher_importance` (use ``fisher_labels="sample"``).
-    mas_form : {"paper", "aljundi"}
-        See :func:`scpviz.importance.mas_importance`.
     batch_size : int
         Batch size of the importance computation (memory only).
     neighbourhood : int
@@ -133,28 +128,25 @@ class Consolidation:
     """
 
     def __init__(self, method="scp", lam=1.0, alpha=0.75, n_slices=100, exact=False, layer=None, seed=None,
-                 fisher_labels="exact", mas_form="paper", batch_size=500, neighbourhood=0, neighbourhood_scale=0.1,
+                 fisher_labels="exact", batch_size=500, neighbourhood=0, neighbourhood_scale=0.1,
                  per_position=False):
-        if method not in METHODS + BASELINES:
-            raise ValueError(f"method={method!r} must be one of {METHODS + BASELINES}.")
+        self.row = methods.get(method)
         if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)) \
                 or not np.isfinite(lam) or lam < 0:
             raise ValueError(f"lam={lam!r} must be a finite number >= 0.")
         _check_alpha(alpha)
-        if method == "scp" and not exact:
+        if self.row.uses_slices and not exact:
             _check_n_slices(n_slices)
         if fisher_labels not in imp.FISHER_LABELS:
             raise ValueError(f"fisher_labels={fisher_labels!r} must be one of {imp.FISHER_LABELS}.")
-        if mas_form not in imp.MAS_FORMS:
-            raise ValueError(f"mas_form={mas_form!r} must be one of {imp.MAS_FORMS}.")
         self.method, self.lam, self.alpha = method, float(lam), float(alpha)
         self.n_slices, self.exact, self.layer, self.seed = n_slices, exact, layer, seed
-        self.fisher_labels, self.mas_form, self.batch_size = fisher_labels, mas_form, batch_size
+        self.fisher_labels, self.batch_size = fisher_labels, batch_size
         if isinstance(neighbourhood, bool) or not isinstance(neighbourhood, (int, np.integer)) or neighbourhood < 0:
             raise ValueError(f"neighbourhood={neighbourhood!r} must be an integer >= 0 (0: importance at θ*; "
                              "k: averaged over k perturbed copies).")
         self.neighbourhood, self.neighbourhood_scale = int(neighbourhood), float(neighbourhood_scale)
-        if per_position and method == "ewc" and fisher_labels == "exact":
+        if per_position and self.row.needs_class_probabilities and fisher_labels == "exact":
             raise ValueError("per_position=True with fisher_labels='exact' needs C·H·W backward passes per image: "
                              "use fisher_labels='sample' (or 'empirical').")
         self.per_position = bool(per_position)
@@ -172,7 +164,7 @@ class Consolidation:
         """The options, as plain values (for results and caches)."""
         layer = self.layer if (self.layer is None or isinstance(self.layer, str)) else type(self.layer).__name__
         cfg = dict(method=self.method, lam=self.lam, alpha=self.alpha, n_slices=self.n_slices, exact=self.exact,
-                   layer=layer, seed=self.seed, fisher_labels=self.fisher_labels, mas_form=self.mas_form)
+                   layer=layer, seed=self.seed, fisher_labels=self.fisher_labels)
         if self.neighbourhood:
             cfg.update(neighbourhood=self.neighbourhood, neighbourhood_scale=self.neighbourhood_scale)
         if self.per_position:
@@ -181,30 +173,26 @@ class Consolidation:
 
     @property
     def active(self) -> bool:
-        """Whether the penalty is on: a task has been consolidated, the method is not ``"none"`` and λ > 0."""
-        return self.importance is not None and self.method != "none" and self.lam > 0
+        """Whether the penalty is on: a task has been consolidated, the method has a penalty and λ > 0."""
+        return self.importance is not None and self.row.importance is not None and self.lam > 0
 
     def compute_importance(self, model, data) -> dict:
         """The importance of the current task alone (before merging)."""
-        if self.neighbourhood and self.method in ("ewc", "mas", "scp"):
+        if self.neighbourhood and self.row.data_dependent:
             return imp.neighbourhood_importance(self._importance_at, model, data, n_copies=self.neighbourhood,
                                                 scale=self.neighbourhood_scale,
                                                 perturbation_seed=1000 * (self.seed or 0) + 100 * self.n_tasks)
         return self._importance_at(model, data)
 
     def _importance_at(self, model, data) -> dict:
-        if self.method == "ewc":
-            seed = None if self.seed is None else self.seed + self.n_tasks
-            return imp.fisher_importance(model, data, labels=self.fisher_labels, seed=seed,
-                                         batch_size=self.batch_size, per_position=self.per_position)
-        if self.method == "mas":
-            return imp.mas_importance(model, data, form=self.mas_form, layer=self.layer, batch_size=self.batch_size)
-        if self.method == "scp":
-            seed = None if self.seed is None else self.seed + self.n_tasks
-            return imp.scp_importance(model, data, n_slices=self.n_slices, layer=self.layer, exact=self.exact,
-                                      seed=seed, batch_size=self.batch_size)
-        fill = torch.ones_like if self.method == "l2" else torch.zeros_like
-        return {n: fill(p) for n, p in imp.trainable_parameters(model).items()}
+        if self.row.importance is None:
+            return {n: torch.zeros_like(p) for n, p in imp.trainable_parameters(model).items()}
+        # task t draws its own slices (and sampled labels) from seed + t
+        options = methods.ImportanceOptions(layer=self.layer, n_slices=self.n_slices, exact=self.exact,
+                                            seed=None if self.seed is None else self.seed + self.n_tasks,
+                                            fisher_labels=self.fisher_labels, per_position=self.per_position,
+                                            batch_size=self.batch_size)
+        return self.row.importance(model, data, options)
 
     def consolidate(self, model, data) -> dict:
         """Finish a task: compute its importance on its *training* data, merge it (eq 20), store θ*.
@@ -228,7 +216,7 @@ class Consolidation:
     def penalty(self, model) -> torch.Tensor:
         """λ Σ_m Γ_mm (θ_m − θ*_m)² (eq 17); a zero tensor before any ``consolidate``."""
         params = imp.trainable_parameters(model)
-        if self.importance is None or self.method == "none" or self.lam == 0.0:
+        if not self.active:
             p0 = next(iter(params.values()))
             return torch.zeros((), device=p0.device, dtype=p0.dtype)
         if set(params) != set(self.importance):
@@ -248,7 +236,7 @@ class Consolidation:
         parameters, using the stored Γ·θ*. The training engine calls it after
         ``loss.backward()`` and logs the penalty's value once per epoch.
         """
-        if self.importance is None or self.method == "none" or self.lam == 0.0:
+        if not self.active:
             return
         params = imp.trainable_parameters(model)
         if self._fast is None:

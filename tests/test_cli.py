@@ -175,8 +175,10 @@ def test_method_lams_give_each_method_its_grid_and_the_shipped_segmentation_comm
     assert got == [("mas", 1e-9), ("mas", 1e-8), ("none", 0.0), ("scp", 5.0)]
     assert cli.main(["sweep", "synthia_segmentation", "--method-lams", "mas", "--cache", "c", "--dry-run"]) == 2
     assert "'mas' is not METHOD=λ,λ,..." in capsys.readouterr().err
+    assert cli.main(["sweep", "synthia_segmentation", "--method-lams", "si=1", "--cache", "c", "--dry-run"]) == 2
+    assert "--method-lams names ['si'], not methods of synthia_segmentation" in capsys.readouterr().err
     assert cli.main(["sweep", "synthia_segmentation", "--method-lams", "l2=1", "--cache", "c", "--dry-run"]) == 2
-    assert "--method-lams names ['l2'], not methods of synthia_segmentation" in capsys.readouterr().err
+    assert "--method-lams names ['l2'], which --methods does not sweep" in capsys.readouterr().err
     runs, command = sweeps.shipped_results("synthia_segmentation_cpu")
     want = sorted(repr(sorted(c.items())) for c, _ in runs)
     got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(command.split("python -m scpviz ")[1].split()))

@@ -122,7 +122,7 @@ def test_replay_regularizers():
     (dict(alpha=-0.1), "alpha=-0.1"),
     (dict(n_slices=0), "n_slices=0"),
     (dict(fisher_labels="x"), "fisher_labels"),
-    (dict(mas_form="x"), "mas_form"),
+    (dict(neighbourhood=-1), "neighbourhood=-1"),
 ])
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

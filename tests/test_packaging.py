@@ -99,7 +99,8 @@ def test_every_notebook_is_in_the_readme_table():
 
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
-LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"consolidation", "replay"}, {"training"},
+LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"methods"}, {"consolidation", "replay"},
+          {"training"},
           {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
 
 
@@ -143,7 +144,8 @@ def test_layer_list_in_the_package_docstring_is_true():
 
     doc = scpviz.__doc__
     order = [doc.index(f"\n    {names_line}") for names_line in
-             ("config", "datasets, models", "distances", "importance", "consolidation", "training", "experiments",
+             ("config", "datasets, models", "distances", "importance", "methods", "consolidation", "training",
+              "experiments",
               "sweeps", "teaching", "viz", "cli")]
     assert order == sorted(order)
     tops = {p.stem if p.is_file() else p.name for p in (ROOT / "scpviz").iterdir()

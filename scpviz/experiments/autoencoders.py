@@ -47,7 +47,7 @@ class AutoEncoders(Experiment):
     title = "Sequential auto-encoders on single digits"
     paper = "§5.2, Figure 4"
     objective = RECONSTRUCTION
-    methods = ("none", "mas", "scp")  # the paper: EWC needs class probabilities, an auto-encoder has none
+    has_class_probabilities = False  # so no EWC (the paper: it needs class probabilities)
     options = (
         Option("order", "--order", int, "digit order (default: the budget's; seeds > 0 permute it)", nargs="+"),
         Option("code", "--code", int, "code width"),

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 import torch
 
 from ..config import Budget, get_device, get_mode, select_budget
-from ..consolidation import METHODS, Consolidation
+from .. import methods as method_table
+from ..consolidation import Consolidation
 from ..training import History, Objective, train_sequence
 
 __all__ = ["Option", "FigureSpec", "COMMON_OPTIONS", "SWEEP_KEYS", "Experiment"]
@@ -109,8 +110,9 @@ class Experiment:
         The section and figure reproduced (``"§5.1, Figure 3"``).
     objective : scpviz.training.Objective
         Batch loss and metric (name, unit, higher or lower is better).
-    methods : tuple of str
-        The consolidation methods that make sense here (EWC needs class probabilities).
+    has_class_probabilities : bool
+        The network outputs class scores (a softmax per image or per position): methods that need them (EWC)
+        make sense here. :attr:`methods` and :attr:`available_methods` follow from it and the methods table.
     budgets : mapping
         ``{"quick": {...}, "teach": {...}, "paper": {...}}``: each holds a value for every config option
         (common and own) plus ``seeds`` and ``lams`` (the default sweep grid).
@@ -142,7 +144,7 @@ class Experiment:
     title: str = ""
     paper: str = ""
     objective: Objective
-    methods: tuple = METHODS
+    has_class_probabilities: bool = True
     budgets: Mapping[str, Mapping[str, Any]] = {}
     options: tuple = ()
     figures: tuple = ()
@@ -176,16 +178,31 @@ class Experiment:
         """Config defaults of ``mode``: the budget without its sweep entries (seeds, λ grid)."""
         return {k: v for k, v in self.budget(mode).as_dict().items() if k not in SWEEP_KEYS}
 
+    @property
+    def available_methods(self) -> tuple:
+        """Every method of :data:`scpviz.methods.METHODS` that makes sense here, in table order."""
+        return tuple(m.name for m in method_table.METHODS.values()
+                     if self.has_class_probabilities or not m.needs_class_probabilities)
+
+    @property
+    def methods(self) -> tuple:
+        """The paper's methods among :attr:`available_methods`: what a sweep runs when none are named."""
+        return tuple(m for m in self.available_methods if method_table.get(m).paper)
+
     def default_lam(self, method: str) -> float:
-        """The λ a run of ``method`` gets when none is given (0 for ``"none"``)."""
+        """The λ a run of ``method`` gets when none is given: the shipped grid's validation choice where there is
+        one, else the middle of the method's λ scale (:attr:`scpviz.methods.Method.lam_grid`); 0 without a penalty."""
         self.check_method(method)
-        return 0.0 if method == "none" else float(self.default_lams.get(method, 1.0))
+        row = method_table.get(method)
+        return 0.0 if row.importance is None else float(self.default_lams.get(method, row.default_lam))
 
     def check_method(self, method):
-        if method not in self.methods:
-            raise ValueError(f"method={method!r} is not available in {self.name}: choose one of {list(self.methods)}"
-                             + ("" if "ewc" in self.methods else " (EWC needs class probabilities; "
-                                                                 "this experiment has no labels)") + ".")
+        """Raise ``ValueError`` naming the choices unless ``method`` is one of :attr:`available_methods`."""
+        if method not in self.available_methods:
+            why = (" (it needs class probabilities; this experiment's network outputs none)"
+                   if method in method_table.METHODS else "")
+            raise ValueError(f"method={method!r} is not available in {self.name}{why}: choose one of "
+                             f"{list(self.available_methods)}.")
 
     # -- configs
     def config(self, method: str = "scp", lam: float | None = None, seed: int = 0, mode: str | None = None,
@@ -195,9 +212,9 @@ class Experiment:
         Parameters
         ----------
         method : str
-            One of :attr:`methods`.
+            One of :attr:`available_methods`.
         lam : float, optional
-            λ of eq 17; default :meth:`default_lam` (the shipped grid's validation choice); 0 for ``"none"``.
+            λ of eq 17; default :meth:`default_lam` (the shipped grid's validation choice); 0 without a penalty.
         seed : int
             Seeds the model's initialisation, the batch order, the slices and the experiment's random stream.
         mode : str, optional
@@ -208,7 +225,7 @@ class Experiment:
         mode = get_mode(mode)
         self.check_method(method)
         lam = self.default_lam(method) if lam is None else lam
-        if method == "none":
+        if method_table.get(method).importance is None:
             lam = 0.0
         cfg = dict(experiment=self.name, method=method, lam=float(lam), seed=int(seed), **self.defaults(mode))
         cfg = self.derive(cfg, overrides)

@@ -33,7 +33,6 @@ class Cifar100Superclasses(Experiment):
     title = "CIFAR-100 super-classes, five tasks of sub-classes, a Wide-ResNet with Cutout"
     paper = "§8.5, Figure 9"
     objective = CLASSIFICATION
-    methods = ("none", "ewc", "mas", "scp")
     options = (
         Option("dataset", "--dataset", str, "CIFAR-100, its offline stand-in, or auto (CIFAR-100 when its files are "
                                             "found, else the stand-in)", choices=("auto", "cifar100", "cifar100_standin")),

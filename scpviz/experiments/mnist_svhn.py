@@ -29,7 +29,6 @@ class MnistSvhn(Experiment):
     title = "MNIST, then SVHN, with a VGG-like convnet"
     paper = "§8.4, Figure 7"
     objective = CLASSIFICATION
-    methods = ("none", "ewc", "mas", "scp")
     options = (
         Option("second", "--second", str, "task 2: SVHN, its offline stand-in MNIST-M, or auto (SVHN when its files "
                                           "are found, else the stand-in)", choices=("auto", "svhn", "mnist_m")),

@@ -23,7 +23,6 @@ class PermutedMNIST(Experiment):
     title = "Ten permuted-MNIST tasks"
     paper = "§5.1, Figure 3"
     objective = CLASSIFICATION
-    methods = ("none", "ewc", "mas", "scp")
     options = (Option("n_tasks", "--tasks", int, "number of tasks (permutations; the first is the identity)"),)
     task_keys = ("dataset", "n_tasks", "seed", "n_train", "n_val", "n_test")
     budgets = {

@@ -36,7 +36,6 @@ class SynthiaSegmentation(Experiment):
     title = "Semantic segmentation, SYNTHIA summer then winter, with a U-Net"
     paper = "§5.3, Figures 5 and 6"
     objective = SEGMENTATION
-    methods = ("none", "ewc", "mas", "scp")
     unused_options = ("hidden",)
     options = (
         Option("dataset", "--dataset", str, "SYNTHIA-SEQS-01, its offline stand-in, or auto (SYNTHIA when found, else "

@@ -42,6 +42,7 @@ How it is fast
 from .common import eval_mode, flatten_importance, iter_batches, trainable_parameters
 from .fisher import FISHER_LABELS, fisher_importance
 from .mas import MAS_FORMS, mas_importance
+from .mas_abs import mas_abs_importance
 from .agreement import rank_agreement
 from .neighbourhood import neighbourhood_importance
 from .matrices import diagonal_participation, full_importance_matrices
@@ -52,6 +53,7 @@ __all__ = [
     "scp_importance_reference",
     "fisher_importance",
     "mas_importance",
+    "mas_abs_importance",
     "mean_jacobian",
     "gamma_from_jacobian",
     "diagonal_participation",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .selection import METHOD_ORDER, group_runs
+from .. import methods as method_table
+from .selection import group_runs
 
 __all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table",
            "batchnorm_restore_rows", "format_batchnorm_restore_table"]
@@ -29,7 +30,7 @@ def chosen_runs_by_seed(results, chosen) -> dict:
             out[method] = {c["seed"]: h for c, h in runs}
     if not out:
         raise ValueError("no run matches `chosen`; pass the dict choose_lambda(results) returned for these results")
-    return dict(sorted(out.items(), key=lambda kv: METHOD_ORDER.get(kv[0], 9)))
+    return dict(sorted(out.items(), key=lambda kv: method_table.sort_key(kv[0])))
 
 
 def continual_metrics(results, chosen, split="test", reference="none") -> list:
@@ -144,7 +145,7 @@ def batchnorm_restore_rows(results) -> list:
     if not groups:
         raise ValueError("no run in results recorded the BatchNorm-restore test: run with bn_restore_test=True.")
     rows = []
-    for (method, lam), runs in sorted(groups.items(), key=lambda kv: (METHOD_ORDER.get(kv[0][0], 9), kv[0][1])):
+    for (method, lam), runs in sorted(groups.items(), key=lambda kv: (method_table.sort_key(kv[0][0]), kv[0][1])):
         row = {"method": method, "lam": lam, "n_seeds": len(runs), "task_names": runs[0][0].task_names,
                "metric": runs[0][0].metric}
         for key in ("now", "restored"):

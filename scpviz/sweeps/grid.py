@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from .. import methods as method_table
 from ..config import get_mode
 from ..experiments import get
 from .backends import run_configs
@@ -12,15 +13,17 @@ __all__ = ["make_grid", "sweep"]
 
 
 def _lams_for(exp, method, lams, lams_per_method, mode):
-    if method == "none":
-        return [0.0]  # λ is meaningless without consolidation: one run per seed
+    row = method_table.get(method)
+    if row.importance is None:
+        return [0.0]  # λ is meaningless without a penalty: one run per seed
     if lams_per_method and method in lams_per_method:
         return list(lams_per_method[method])
     if lams is not None:
         return list(lams)
     grid = exp.budget(mode).lams
     if isinstance(grid, dict):
-        return list(grid.get(method, (exp.default_lam(method),)))
+        # a method the budget names no grid for (one beyond the paper's) explores its own λ scale
+        return list(grid.get(method, row.lam_grid))
     return list(grid)
 
 
@@ -33,7 +36,8 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
     experiment : str
         A registered experiment (:func:`scpviz.experiments.names`).
     methods : sequence of str, optional
-        Default: the experiment's methods.
+        Any of the experiment's :attr:`~scpviz.experiments.Experiment.available_methods`. Default: its
+        :attr:`~scpviz.experiments.Experiment.methods` (the paper's).
     lams : sequence of float, optional
         λ grid for every method. Default: the budget's grid of ``mode`` (per method where the budget says so).
     seeds : sequence of int, optional
@@ -58,7 +62,7 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
     cfgs = []
     for method in methods:
         for lam, L, seed in itertools.product(_lams_for(exp, method, lams, lams_per_method, mode),
-                                              Ls if method == "scp" else [None], seeds):
+                                              Ls if method_table.get(method).uses_slices else [None], seeds):
             extra = dict(overrides) if L is None else dict(overrides, n_slices=L)
             cfgs.append(exp.config(method, lam, seed, mode=mode, **extra))
     return cfgs

@@ -11,12 +11,12 @@ import warnings
 
 import numpy as np
 
+from .. import methods as method_table
 from ..experiments import get
 from ..training import metric_named
 
-__all__ = ["group_runs", "choose_lambda", "summarize", "row_metric", "format_table", "METHOD_ORDER"]
+__all__ = ["group_runs", "choose_lambda", "summarize", "row_metric", "format_table"]
 
-METHOD_ORDER = {"none": 0, "ewc": 1, "mas": 2, "scp": 3}
 _NOT_OPTIONS = {"experiment", "method", "seed", "snapshots"}
 
 
@@ -101,7 +101,7 @@ def summarize(results, chosen=None, split="test") -> list:
                          seeds=sorted(c["seed"] for c, _ in runs), config=runs[0][0], dataset=runs[0][1].dataset,
                          metric_name=metric.name,
                          metric_unit=metric.unit, higher_is_better=metric.higher_is_better))
-    return sorted(rows, key=lambda r: (METHOD_ORDER.get(r["method"], 9), r["lam"], repr(sorted(r["options"].items()))))
+    return sorted(rows, key=lambda r: (method_table.sort_key(r["method"]), r["lam"], repr(sorted(r["options"].items()))))
 
 
 def row_metric(row):

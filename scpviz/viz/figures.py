@@ -35,10 +35,9 @@ def _label(cfg):
 def chosen_runs(results, chosen, seed=0, layer="output") -> dict:
     """``{label: History}``: the run of ``seed`` at each method's chosen λ (:func:`scpviz.sweeps.choose_lambda`),
     in the order none, EWC, MAS, SCP — the columns of Figure 4a. ``layer`` filters on the preserved layer."""
-    order = {"none": 0, "ewc": 1, "mas": 2, "scp": 3}
     runs = sorted(((c, h) for c, h in results if c["seed"] == seed and c["method"] in chosen
                    and c["lam"] == chosen[c["method"]]["lam"] and c.get("layer", "output") == layer),
-                  key=lambda r: order.get(r[0]["method"], 9))
+                  key=lambda r: method_table.sort_key(r[0]["method"]))
     if not runs:
         raise ValueError(f"no run of seed={seed} at the chosen λ with layer={layer!r}; seeds in results: "
                          f"{sorted({c['seed'] for c, _ in results})}.")

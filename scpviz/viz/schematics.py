@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from .plots import METHOD_COLORS, METHOD_LABELS
+from .style import METHOD_COLORS, METHOD_LABELS
 
 __all__ = ["draw_algorithm1", "draw_what_each_importance_keeps"]
 

@@ -102,7 +102,7 @@ def test_per_method_default_lambda_is_the_shipped_validation_choice():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda e: e.config("ewc", mode="quick"), r"method='ewc' is not available in autoencoders.*no labels"),
+    (lambda e: e.config("ewc", mode="quick"), r"method='ewc' is not available in autoencoders.*needs class probabilities"),
     (lambda e: e.config("scp", mode="quick", layer="middle"), r"layer='middle' must be one of \['output', 'code'\]"),
     (lambda e: e.config("scp", mode="quick", n_layers=3), r"unknown config keys \['n_layers'\]"),
     (lambda e: e.config("scp", -1.0, mode="quick"), r"lam=-1.0 must be >= 0"),

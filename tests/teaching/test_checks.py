@@ -318,6 +318,13 @@ def test_cramer_samples_written_passes_and_borrowed_is_refused():
         checks.check_cramer_samples(lambda u, v, p=2: float(distances.cramer_samples(u, v, p=p)))
     with pytest.raises(AssertionError, match="you called scpviz's own"):   # sliced, borrowed
         checks.check_sliced_cramer(lambda X, Y, slices, p=2: float(distances.sliced_cramer(X, Y, slices=slices, p=p)))
+    from scpviz.distances import samples, slicing   # the same functions reached through their submodules
+
+    with pytest.raises(AssertionError, match="you called scpviz's own"):
+        checks.check_cramer_samples(lambda u, v, p=2: float(samples.cramer_samples(u, v, p=p)))
+    with pytest.raises(AssertionError, match="you called scpviz's own"):
+        checks.check_sliced_cramer(lambda X, Y, slices, p=2: float(slicing.sliced_cramer(X, Y, slices=slices, p=p)))
+    assert distances.sliced_cramer is slicing.sliced_cramer   # and every one is put back afterwards
 
 
 def test_js_constant_is_caught_where_the_supports_overlap():
