@@ -19,7 +19,7 @@ Layers (each imports only from the layers above it)::
     cli, gallery, assignments   python -m scpviz list | run | sweep | info | gallery | assignments
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __repo__ = "https://github.com/scpviz/scpviz"
 # The install line of every notebook's first code cell (Colab): this repository at this version's tag.
 # tests/test_packaging.py checks that the notebooks use exactly this line.

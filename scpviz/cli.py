@@ -8,9 +8,9 @@
 * ``gallery OUT`` — every notebook executed and rendered to HTML (a static gallery).
 
 Each experiment's flags come from its options (:attr:`scpviz.experiments.base.Experiment.options`), so a new
-experiment gets its commands without new CLI code. The older spellings still work: ``permuted-mnist`` and
-``autoencoders`` are ``run`` for that experiment, ``sweep --experiment X`` is ``sweep X`` (``sweep`` alone is the
-permuted-MNIST sweep), and ``--quick`` is ``--mode quick``.
+experiment gets its commands without new CLI code. ``--mode`` and ``--data`` are passed down as arguments (the
+mode is stored in each run's :class:`~scpviz.experiments.RunConfig`, the data folder travels with it), never
+through environment variables; without them ``$SCPVIZ_MODE`` and ``$SCPVIZ_DATA`` are read.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ import sys
 from . import __version__
 from .config import MODES
 
-__all__ = ["main", "build_parser", "info_lines", "list_lines", "normalize_argv", "sweep_configs"]
-
-ALIASES = {"permuted-mnist": "permuted_mnist", "autoencoders": "autoencoders"}  # old per-experiment commands
+__all__ = ["main", "build_parser", "info_lines", "list_lines", "sweep_configs"]
 
 
 def info_lines(root=None) -> list[str]:
@@ -109,7 +107,6 @@ def _common_flags(p):
     p.add_argument("--mode", choices=MODES, default=None,
                    help="budget: quick (CI), teach (default; minutes on a laptop CPU), paper (a GPU). "
                         "Default: $SCPVIZ_MODE, else teach")
-    p.add_argument("--quick", action="store_true", help="the same as --mode quick")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the mode's seeds (teach: one)")
     p.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
@@ -141,9 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="python -m scpviz",
-        description="scpviz: Sliced Cramér Preservation, online-EWC and MAS — the paper's experiments, headless.",
-        epilog="Older spellings still work: 'permuted-mnist ...' and 'autoencoders ...' (= run), "
-               "'sweep --experiment X ...' (= sweep X), '--quick' (= --mode quick).")
+        description="scpviz: Sliced Cramér Preservation, online-EWC and MAS — the paper's experiments, headless.")
     parser.add_argument("--version", action="version", version=f"scpviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
 
@@ -214,25 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def normalize_argv(argv: list) -> list:
-    """Rewrite the older spellings into the current ones (see the module docstring)."""
-    from . import experiments
-
-    argv = list(argv)
-    if argv and argv[0] in ALIASES:
-        argv = ["run", ALIASES[argv[0]]] + argv[1:]
-    if argv and argv[0] == "sweep" and (len(argv) < 2 or argv[1].startswith("-")):
-        name = "permuted_mnist"
-        if "--experiment" in argv:
-            i = argv.index("--experiment")
-            if i + 1 >= len(argv):
-                raise ValueError(f"--experiment needs a name: one of {experiments.names()}.")
-            name = argv[i + 1]
-            del argv[i:i + 2]
-        argv = ["sweep", name] + argv[1:]
-    return argv
-
-
 # --------------------------------------------------------------------------- commands
 
 def _cmd_info(args) -> int:
@@ -241,13 +217,9 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_gallery(args) -> int:
-    import os
-
     from .gallery import build_gallery
 
-    if args.data:
-        os.environ["SCPVIZ_DATA"] = args.data
-    pages = build_gallery(args.out, mode=args.mode)
+    pages = build_gallery(args.out, mode=args.mode, data_root=args.data)
     for page, seconds in pages:
         print(f"{page}  ({seconds:.0f} s)")
     print(f"gallery: {len(pages)} notebooks executed in {args.mode} mode; open {args.out}/index.html")
@@ -271,17 +243,11 @@ def _cmd_list(args) -> int:
 
 
 def _setup(args):
-    """(experiment, mode, overrides) from parsed arguments; sets $SCPVIZ_DATA from --data."""
-    import os
-
+    """(experiment, mode, overrides) from parsed arguments: the mode resolved once, here."""
     from . import experiments
     from .config import get_mode
 
-    if args.data:
-        os.environ["SCPVIZ_DATA"] = args.data
-    if args.quick and args.mode not in (None, "quick"):
-        raise ValueError(f"--quick contradicts --mode {args.mode}: give one of them.")
-    mode = get_mode("quick" if args.quick else args.mode)
+    mode = get_mode(args.mode)
     exp = experiments.get(args.experiment)
     overrides = {o.key: getattr(args, o.key) for o in exp.all_options() if getattr(args, o.key, None) is not None}
     return exp, mode, overrides
@@ -306,7 +272,7 @@ def _cmd_run(args) -> int:
     results = []
     for method in args.methods:
         for seed in seeds:
-            cfg = exp.config(method, args.lam, seed, mode=mode, **overrides)
+            cfg = exp.config(method, args.lam, seed, mode=mode, data_root=args.data, **overrides)
             hist = cached_run(cfg, args.cache, device=args.device, progress=True)
             stem = f"{method}_lam{cfg['lam']:g}_seed{seed}"
             hist.to_json(out / f"{stem}.json")
@@ -345,14 +311,14 @@ def _grid_kwargs(args) -> dict:
         raise ValueError(f"--method-lams names {sorted(unswept)}, which --methods does not sweep "
                          f"({' '.join(args.methods)}): add them to --methods.")
     return dict(experiment=exp.name, methods=args.methods, lams=args.lams, seeds=args.seeds, n_slices=args.slices,
-                mode=mode, lams_per_method=per_method or None, **overrides)
+                mode=mode, lams_per_method=per_method or None, data_root=args.data, **overrides)
 
 
 def sweep_configs(argv) -> list:
-    """The run configs a ``sweep`` command line stands for (what ``--dry-run`` counts), in any spelling."""
+    """The run configs a ``sweep`` command line stands for (what ``--dry-run`` counts)."""
     from .sweeps import make_grid
 
-    args = build_parser().parse_args(normalize_argv(list(argv)))
+    args = build_parser().parse_args(list(argv))
     if args.command != "sweep":
         raise ValueError(f"{' '.join(argv)!r} is not a sweep command.")
     return make_grid(**_grid_kwargs(args))
@@ -409,7 +375,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(normalize_argv(argv))
+            args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse has printed its message (bad flag or choice, or --help)
             return int(exc.code or 0)
         args.argv = argv

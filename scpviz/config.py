@@ -2,7 +2,7 @@
 
 Three modes, chosen once with ``SCPVIZ_MODE`` (or per call with ``mode=``):
 
-* ``quick`` — CI: seconds, every code path (``SCPVIZ_QUICK=1`` is an alias);
+* ``quick`` — CI: seconds, every code path;
 * ``teach`` — **the default**: every notebook runs in minutes on a 2-core laptop CPU and still shows the
   phenomenon (forgetting without consolidation, and what consolidation does);
 * ``paper`` — the paper's settings, for a GPU; opt-in. Paper-budget numbers reach the notebooks as shipped
@@ -34,11 +34,9 @@ import torch
 
 __all__ = [
     "MODE_ENV",
-    "QUICK_ENV",
     "DATA_ENV",
     "MODES",
     "get_mode",
-    "is_quick",
     "get_device",
     "seed_everything",
     "data_root",
@@ -50,7 +48,6 @@ __all__ = [
 ]
 
 MODE_ENV = "SCPVIZ_MODE"
-QUICK_ENV = "SCPVIZ_QUICK"
 DATA_ENV = "SCPVIZ_DATA"
 CACHE_ENV = "SCPVIZ_CACHE"
 MODES = ("quick", "teach", "paper")
@@ -63,8 +60,7 @@ def get_mode(value: str | None = None) -> str:
     Parameters
     ----------
     value : str, optional
-        A mode name to check and return. Default: ``$SCPVIZ_MODE``; else ``"quick"`` when the older
-        ``SCPVIZ_QUICK=1`` is set; else ``"teach"``.
+        A mode name to check and return. Default: ``$SCPVIZ_MODE``, else ``"teach"``.
 
     Returns
     -------
@@ -74,8 +70,7 @@ def get_mode(value: str | None = None) -> str:
     Raises
     ------
     ValueError
-        For an unknown mode or ``SCPVIZ_QUICK`` value, naming the variable and the valid values; and when
-        ``SCPVIZ_QUICK=1`` contradicts ``SCPVIZ_MODE``.
+        For an unknown mode, naming the variable and the valid values.
 
     Examples
     --------
@@ -93,23 +88,15 @@ def get_mode(value: str | None = None) -> str:
         if v not in MODES:
             raise ValueError(f"mode={value!r} is not a mode: choose one of {valid} ({why}).")
         return v
-    quick = os.environ.get(QUICK_ENV, "").strip()
-    if quick not in ("", "0", "1"):
-        raise ValueError(f"{QUICK_ENV}={quick!r} is not understood: {QUICK_ENV}=1 is an alias of {MODE_ENV}=quick; "
-                         f"otherwise set {MODE_ENV} to one of {valid}.")
+    if os.environ.get("SCPVIZ_QUICK", "").strip():   # removed in 0.3.0: say so rather than run in another mode
+        raise ValueError(f"SCPVIZ_QUICK is no longer read (removed in scpviz 0.3.0): set {MODE_ENV}=quick instead, "
+                         "and unset SCPVIZ_QUICK.")
     env = os.environ.get(MODE_ENV, "").strip().lower()
     if env:
         if env not in MODES:
             raise ValueError(f"{MODE_ENV}={env!r} is not understood: set it to one of {valid} ({why}).")
-        if quick == "1" and env != "quick":
-            raise ValueError(f"{QUICK_ENV}=1 (quick mode) contradicts {MODE_ENV}={env}: unset one of them.")
         return env
-    return "quick" if quick == "1" else DEFAULT_MODE
-
-
-def is_quick(value: str | None = None) -> bool:
-    """Whether the mode (:func:`get_mode`) is ``"quick"``."""
-    return get_mode(value) == "quick"
+    return DEFAULT_MODE
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -35,7 +35,8 @@ def _index(entries, mode) -> str:
             f"<h1>scpviz: the notebooks, executed in {mode} mode</h1><ul>\n{rows}\n</ul>\n")
 
 
-def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, progress: bool = True) -> list:
+def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, progress: bool = True,
+                  data_root=None) -> list:
     """Execute ``notebooks`` (default: every ``notebooks/NN_*.ipynb``) in ``mode`` and write one HTML page each,
     plus ``index.html``.
 
@@ -44,7 +45,10 @@ def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, 
     out : path
         Output folder (created).
     mode : {"quick", "teach", "paper"}
-        ``SCPVIZ_MODE`` of the kernels.
+        The mode of the notebooks (given to each kernel as its ``SCPVIZ_MODE``; this process's environment is
+        left alone).
+    data_root : path, optional
+        The data folder of the notebooks (each kernel's ``SCPVIZ_DATA``; default: this process's).
     notebooks : list of paths, optional
     timeout : int
         Seconds a cell may run.
@@ -65,7 +69,7 @@ def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, 
     from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
 
-    from .config import MODE_ENV, get_mode
+    from .config import DATA_ENV, MODE_ENV, get_mode
 
     mode = get_mode(mode)
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb")) if notebooks is None else [Path(p) for p in notebooks]
@@ -75,25 +79,19 @@ def build_gallery(out, mode: str = "quick", notebooks=None, timeout: int = 900, 
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_name="lab")
     written, entries = [], []
-    old = os.environ.get(MODE_ENV)
-    os.environ[MODE_ENV] = mode  # the kernels inherit it
-    try:
-        for path in tqdm(paths, desc=f"gallery ({mode})", disable=not progress):
-            nb = nbformat.read(path, as_version=4)
-            t0 = time.perf_counter()
-            _client()(nb, timeout=timeout, kernel_name="python3",
-                      resources={"metadata": {"path": str(path.parent)}}).execute()
-            seconds = time.perf_counter() - t0
-            body, _ = exporter.from_notebook_node(nb)
-            html = out / f"{path.stem}.html"
-            html.write_text(body, encoding="utf-8")
-            title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
-            written.append((html, seconds))
-            entries.append((html.name, title, seconds))
-    finally:
-        if old is None:
-            os.environ.pop(MODE_ENV, None)
-        else:
-            os.environ[MODE_ENV] = old
+    # a kernel is another process: the mode and data folder reach it in its environment, set for it alone
+    kernel_env = dict(os.environ, **{MODE_ENV: mode}, **({DATA_ENV: str(data_root)} if data_root else {}))
+    for path in tqdm(paths, desc=f"gallery ({mode})", disable=not progress):
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        _client()(nb, timeout=timeout, kernel_name="python3",
+                  resources={"metadata": {"path": str(path.parent)}}).execute(env=kernel_env)
+        seconds = time.perf_counter() - t0
+        body, _ = exporter.from_notebook_node(nb)
+        html = out / f"{path.stem}.html"
+        html.write_text(body, encoding="utf-8")
+        title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
+        written.append((html, seconds))
+        entries.append((html.name, title, seconds))
     (out / "index.html").write_text(_index(entries, mode), encoding="utf-8")
     return written

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from scpviz import cli
 
@@ -31,21 +32,20 @@ def test_info_reports_cifar100_when_found(tmp_path, capsys):
     assert f"cifar100    found in {tmp_path / 'cifar-100-python'}" in capsys.readouterr().out
 
 
-def test_bad_quick_value_exits_2(monkeypatch, capsys):
-    monkeypatch.setenv("SCPVIZ_QUICK", "maybe")
+def test_the_removed_quick_variable_exits_2_naming_its_replacement(monkeypatch, capsys):
+    monkeypatch.setenv("SCPVIZ_QUICK", "1")
     assert cli.main(["info"]) == 2
-    assert "SCPVIZ_QUICK" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "SCPVIZ_QUICK is no longer read" in err and "SCPVIZ_MODE=quick" in err
 
 
 def test_bad_mode_exits_2_naming_the_modes(monkeypatch, capsys):
-    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
     monkeypatch.setenv("SCPVIZ_MODE", "full")
     assert cli.main(["info"]) == 2
     assert "quick, teach, paper" in capsys.readouterr().err
 
 
 def test_info_prints_the_mode(monkeypatch, capsys):
-    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
     monkeypatch.delenv("SCPVIZ_MODE", raising=False)
     assert cli.main(["info"]) == 0
     assert "mode        teach" in capsys.readouterr().out
@@ -59,9 +59,9 @@ def test_module_entry_point():
 def test_permuted_mnist_cli_quick_smoke(tmp_path, capsys, monkeypatch):
     from scpviz.training import History
 
-    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))  # the digits fallback: fast and offline
+    monkeypatch.setenv("SCPVIZ_DATA", "/nonexistent")   # --data, an argument, wins over the environment
     out = tmp_path / "run"
-    rc = cli.main(["permuted-mnist", "--quick", "--method", "none", "mas", "--lam", "10", "--tasks", "2",
+    rc = cli.main(["run", "permuted_mnist", "--data", str(tmp_path / "no-mnist"), "--mode", "quick", "--method", "none", "mas", "--lam", "10", "--tasks", "2",
                    "--train", "100", "--val", "20", "--test", "50", "--hidden", "16", "--seeds", "0",
                    "--device", "cpu", "--out", str(out)])
     assert rc == 0
@@ -72,8 +72,7 @@ def test_permuted_mnist_cli_quick_smoke(tmp_path, capsys, monkeypatch):
 
 
 def test_sweep_cli_quick_smoke(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))
-    args = ["sweep", "--quick", "--methods", "none", "scp", "--lams", "1", "100", "--slices", "5", "--tasks", "2",
+    args = ["sweep", "permuted_mnist", "--data", str(tmp_path / "no-mnist"), "--mode", "quick", "--methods", "none", "scp", "--lams", "1", "100", "--slices", "5", "--tasks", "2",
             "--train", "100", "--val", "20", "--test", "50", "--hidden", "16", "--seeds", "0", "1",
             "--device", "cpu", "--cache", str(tmp_path / "cache"), "--export", str(tmp_path / "grid.json")]
     assert cli.main(args) == 0
@@ -110,27 +109,29 @@ def test_run_uses_each_methods_default_lambda_and_the_mode(tmp_path, capsys, mon
     assert "quick mode, seeds [0]" in capsys.readouterr().out
 
 
-def test_sweep_new_and_old_spellings_agree(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "no-mnist"))
-    common = ["--methods", "none", "mas", "--lams", "10", "--order", "1", "2", "--train", "40", "--val", "10",
+def test_a_repeated_sweep_reads_its_runs_from_the_cache(tmp_path, capsys):
+    common = ["--data", str(tmp_path / "no-mnist"), "--methods", "none", "mas", "--lams", "10", "--order", "1", "2", "--train", "40", "--val", "10",
               "--test", "20", "--hidden", "8", "--code", "4", "--epochs", "1", "--seeds", "0", "--device", "cpu",
               "--cache", str(tmp_path / "c")]
     assert cli.main(["sweep", "autoencoders", "--mode", "quick", *common]) == 0
     new = capsys.readouterr().out
     assert "mean ℓ1 reconstruction error" in new and "%" not in new.split("Test results")[1]
     n = len(list((tmp_path / "c").glob("*.json")))
-    assert cli.main(["sweep", "--experiment", "autoencoders", "--quick", *common]) == 0  # the 0.1 spelling
+    assert cli.main(["sweep", "autoencoders", "--mode", "quick", *common]) == 0
     assert len(list((tmp_path / "c").glob("*.json"))) == n == 2  # same configs: read from the cache
     assert capsys.readouterr().out.split("runs")[1] == new.split("runs")[1]
+    # the 0.1 spellings are gone (0.3.0): an error, not another experiment
+    assert cli.main(["sweep", "--experiment", "autoencoders", "--mode", "quick", *common]) == 2
+    assert cli.main(["autoencoders", "--mode", "quick", "--out", str(tmp_path)]) == 2
 
 
 def test_cli_errors_name_the_problem(capsys, tmp_path):
     assert cli.main(["run", "autoencoders", "--method", "ewc", "--out", str(tmp_path)]) == 2
     assert "invalid choice: 'ewc'" in capsys.readouterr().err
-    assert cli.main(["sweep", "--experiment", "svhn", "--cache", str(tmp_path)]) == 2
+    assert cli.main(["sweep", "svhn", "--cache", str(tmp_path)]) == 2
     assert "invalid choice: 'svhn'" in capsys.readouterr().err
-    assert cli.main(["run", "permuted_mnist", "--quick", "--mode", "paper", "--out", str(tmp_path)]) == 2
-    assert "--quick contradicts --mode paper" in capsys.readouterr().err
+    assert cli.main(["run", "permuted_mnist", "--quick", "--out", str(tmp_path)]) == 2   # removed in 0.3.0
+    assert "unrecognized arguments: --quick" in capsys.readouterr().err
 
 
 def _strip(cfg):
@@ -138,22 +139,24 @@ def _strip(cfg):
 
 
 def test_the_shipped_commands_still_describe_the_shipped_runs(monkeypatch):
-    """The command stored with the shipped CPU grid (0.1 spelling, then full mode) and the README's new spelling
-    both stand for exactly the 57 shipped configs; so does one paper-budget auto-encoder run."""
+    """The command stored with the shipped CPU grid (rewritten in 0.3.0's spelling; the command as run, in 0.1's,
+    is kept beside it) stands for exactly the 57 shipped configs; so does one paper-budget auto-encoder run."""
+    import json
+
     from scpviz import sweeps
 
     runs, command = sweeps.shipped_results("permuted_mnist_cpu")
     want = sorted(repr(sorted(c.items())) for c, _ in runs)
-    old = command.split("python -m scpviz ")[1].split()
-    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
-    monkeypatch.delenv("SCPVIZ_MODE", raising=False)
-    new = ["sweep", "permuted_mnist", "--mode", "paper"] + old[1:]
-    for argv in (old, new):
-        got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(argv))
-        assert got == want, argv
+    argv = command.split("python -m scpviz ")[1].split()
+    got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(argv))
+    assert got == want
+    doc = json.loads((Path(sweeps.__file__).parents[1] / "results" / "permuted_mnist_cpu.json").read_text())
+    as_run = doc["command_as_run"].split("python -m scpviz ")[1].split()
+    assert as_run[0] == "sweep" and as_run[1:] == [a for a in argv[1:] if a not in ("permuted_mnist", "--mode",
+                                                                                   "paper", "--data", "../shared/data")]
     ae, _ = sweeps.shipped_results("autoencoders_h100")
     code = next(c for c, _ in ae if c["layer"] == "code" and c["method"] == "mas")
-    argv = ["sweep", "--experiment", "autoencoders", "--mode", "paper", "--snapshots", "--methods", "mas", "--lams",
+    argv = ["sweep", "autoencoders", "--mode", "paper", "--snapshots", "--methods", "mas", "--lams",
             "100", "--seeds", "0", "--layer", "code", "--cache", "c"]
     assert [_strip(c) for c in cli.sweep_configs(argv)] == [code]
 
@@ -169,7 +172,7 @@ def test_method_lams_give_each_method_its_grid_and_the_shipped_segmentation_comm
     stands for exactly its 54 configs."""
     from scpviz import sweeps
 
-    argv = ["sweep", "synthia_segmentation", "--quick", "--methods", "none", "mas", "scp", "--lams", "5",
+    argv = ["sweep", "synthia_segmentation", "--mode", "quick", "--methods", "none", "mas", "scp", "--lams", "5",
             "--method-lams", "mas=1e-9,1e-8", "--cache", "c"]
     got = sorted((c["method"], c["lam"]) for c in cli.sweep_configs(argv))
     assert got == [("mas", 1e-9), ("mas", 1e-8), ("none", 0.0), ("scp", 5.0)]

@@ -15,14 +15,11 @@ def clean_env(monkeypatch):
 
 
 def test_default_mode_is_teach(clean_env):
-    assert config.get_mode() == "teach" and not config.is_quick()
+    assert config.get_mode() == "teach"
 
 
 @pytest.mark.parametrize("env,expected", [
     ({"SCPVIZ_MODE": "quick"}, "quick"), ({"SCPVIZ_MODE": "paper"}, "paper"), ({"SCPVIZ_MODE": " Teach "}, "teach"),
-    ({"SCPVIZ_QUICK": "1"}, "quick"),                          # the older alias
-    ({"SCPVIZ_QUICK": "0"}, "teach"),
-    ({"SCPVIZ_QUICK": "1", "SCPVIZ_MODE": "quick"}, "quick"),
 ])
 def test_mode_from_environment(clean_env, env, expected):
     for k, v in env.items():
@@ -33,8 +30,8 @@ def test_mode_from_environment(clean_env, env, expected):
 @pytest.mark.parametrize("env,match", [
     ({"SCPVIZ_MODE": "full"}, r"SCPVIZ_MODE='full'.*quick, teach, paper"),
     ({"SCPVIZ_MODE": "fast"}, r"SCPVIZ_MODE='fast'.*quick, teach, paper"),
-    ({"SCPVIZ_QUICK": "yes"}, r"SCPVIZ_QUICK='yes'.*SCPVIZ_MODE"),
-    ({"SCPVIZ_QUICK": "1", "SCPVIZ_MODE": "paper"}, r"contradicts SCPVIZ_MODE=paper"),
+    ({"SCPVIZ_QUICK": "1"}, r"SCPVIZ_QUICK is no longer read.*SCPVIZ_MODE=quick"),   # removed in 0.3.0
+    ({"SCPVIZ_QUICK": "1", "SCPVIZ_MODE": "quick"}, r"SCPVIZ_QUICK is no longer read"),
 ])
 def test_bad_mode_names_the_valid_ones(clean_env, env, match):
     for k, v in env.items():

@@ -126,12 +126,12 @@ def test_a_new_row_reaches_the_sweeps_and_the_command_line(tmp_path, capsys):
 
     cfgs = make_grid("permuted_mnist", methods=["mas_abs"], seeds=[0], mode="teach")
     assert [c["lam"] for c in cfgs] == list(methods.get("mas_abs").lam_grid)   # its own λ scale
-    argv = ["sweep", "permuted_mnist", "--quick", "--methods", "none", "mas_abs", "--method-lams", "mas_abs=1,10",
+    argv = ["sweep", "permuted_mnist", "--mode", "quick", "--methods", "none", "mas_abs", "--method-lams", "mas_abs=1,10",
             "--cache", str(tmp_path / "c")]
     assert sorted((c["method"], c["lam"]) for c in cli.sweep_configs(argv)) == [("mas_abs", 1.0), ("mas_abs", 10.0),
                                                                                  ("none", 0.0)]
     out = tmp_path / "run"
-    assert cli.main(["run", "permuted_mnist", "--quick", "--methods", "none", "mas_abs", "--lam", "100",
+    assert cli.main(["run", "permuted_mnist", "--mode", "quick", "--methods", "none", "mas_abs", "--lam", "100",
                      "--dataset", "digits", "--train", "100", "--val", "20", "--test", "50", "--out", str(out)]) == 0
     assert (out / "mas_abs_lam100_seed0.json").exists()
     assert "mas_abs" in capsys.readouterr().out

@@ -1,24 +1,28 @@
-"""Every dataset by name: the one dispatcher over the loaders (one module per dataset), so that no loader needs
-another loader's module to find a third (the dispatcher used to live in ``mnist.py``, which made an import cycle
-with ``mnist_m.py``)."""
+"""Every dataset by name: the one dispatcher over the loaders (one module per dataset), the choice between a real
+dataset and its offline stand-in (``"auto"``), and the notice that a stand-in is in use — printed once per
+dataset and process, whichever experiment asked."""
 
 from __future__ import annotations
 
-from .cifar100 import load_cifar100
+import dataclasses
+import sys
+from typing import Callable
+
+from .cifar100 import find_cifar100, load_cifar100
 from .images import ImageDataset
 from .mnist import load_digits_fallback, load_mnist
-from .mnist_m import load_mnist_m
-from .superclass_standin import load_superclass_standin
-from .svhn import load_svhn
-from .synthia import load_synthia
-from .synthia_standin import load_synthia_standin
+from .mnist_m import MNIST_M_NAME, load_mnist_m
+from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
+from .svhn import find_svhn, load_svhn
+from .synthia import find_synthia, load_synthia
+from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin
 
-__all__ = ["DATASETS", "load_dataset"]
+__all__ = ["DATASETS", "STANDINS", "Standin", "load_dataset", "resolve_auto", "notify_standin"]
 
 DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
 
 
-def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
+def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
     """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
     (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
     ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
@@ -26,10 +30,13 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
     ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
     or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
     (its offline stand-in, written in SYNTHIA's layout, :func:`scpviz.datasets.synthia_standin.load_synthia_standin`).
+
+    ``root``: the data folder of the datasets read from files (default :func:`scpviz.config.data_root`); the
+    embedded and generated ones ignore it.
     """
     key = str(name).lower()
     if key == "mnist":
-        return load_mnist(**kwargs)
+        return load_mnist(root=root, **kwargs)
     if key == "digits":
         allowed = {"device"}
         bad = set(kwargs) - allowed
@@ -37,15 +44,81 @@ def load_dataset(name: str = "mnist", **kwargs) -> ImageDataset:
             raise TypeError(f"load_dataset('digits') does not take {sorted(bad)}")
         return load_digits_fallback(**kwargs)
     if key == "svhn":
-        return load_svhn(**kwargs)
+        return load_svhn(root=root, **kwargs)
     if key in ("cifar100", "cifar-100"):
-        return load_cifar100(**kwargs)
+        return load_cifar100(root=root, **kwargs)
     if key in ("cifar100_standin", "superclass_standin"):
         return load_superclass_standin(**kwargs)
     if key == "synthia":
-        return load_synthia(**kwargs)
+        return load_synthia(root=root, **kwargs)
     if key == "synthia_standin":
         return load_synthia_standin(**kwargs)
     if key in ("mnist_m", "mnist-m"):
         return load_mnist_m(**kwargs)
     raise ValueError(f"name={name!r} is not a known dataset; choose one of {list(DATASETS)}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Standin:
+    """A real dataset that cannot ship with scpviz, and the offline stand-in used when it is not on disk.
+
+    Attributes
+    ----------
+    real, standin : str
+        Names for :func:`load_dataset`.
+    title : str
+        What the real dataset is called.
+    standin_name : str
+        The stand-in's name, as figures and results show it.
+    present : callable(root) -> bool
+        Whether the real dataset is on disk under ``root``.
+    how : str
+        What to put where to use the real one.
+    """
+
+    real: str
+    standin: str
+    title: str
+    standin_name: str
+    present: Callable
+    how: str
+
+
+STANDINS = {s.real: s for s in (
+    Standin("svhn", "mnist_m", "SVHN", MNIST_M_NAME, lambda root: find_svhn(root) is not None,
+            "Put SVHN's .mat files in $SCPVIZ_DATA/SVHN to use it."),
+    Standin("cifar100", "cifar100_standin", "CIFAR-100", SUPERCLASS_STANDIN_NAME,
+            lambda root: find_cifar100(root) is not None,
+            "Put torchvision's cifar-100-python/ folder in $SCPVIZ_DATA to use it."),
+    Standin("synthia", "synthia_standin", "SYNTHIA", SYNTHIA_STANDIN_NAME,
+            lambda root: all(find_synthia(s, root) is not None for s in ("summer", "winter")),
+            "Put SYNTHIA-SEQS-01-SUMMER and -WINTER in $SCPVIZ_DATA to use them."),
+)}
+_NOTIFIED: set = set()
+
+
+def _standin(real: str) -> Standin:
+    if real not in STANDINS:
+        raise ValueError(f"real={real!r} has no stand-in; choose one of {list(STANDINS)}.")
+    return STANDINS[real]
+
+
+def resolve_auto(real: str, root=None) -> str:
+    """``real`` when that dataset is on disk under ``root``, else the name of its stand-in (what ``"auto"`` means).
+
+    >>> resolve_auto("svhn", root="/nonexistent")
+    'mnist_m'
+    """
+    s = _standin(real)
+    return s.real if s.present(root) else s.standin
+
+
+def notify_standin(real: str, root=None, file=None) -> bool:
+    """Say, once per process, that ``real``'s stand-in is in use because ``real`` is not on disk; True if printed."""
+    s = _standin(real)
+    if real in _NOTIFIED or s.present(root):
+        return False
+    _NOTIFIED.add(real)
+    print(f"scpviz: {s.title} not found; the tasks come from the offline stand-in {s.standin_name}, and results say "
+          f"so. {s.how}", file=file or sys.stdout)
+    return True

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+import numpy as np  # noqa: F401  (the Examples use it)
 import torch
 
 from .inputs import as_output, check_p, grid_inputs, cdf_on_grid

@@ -19,11 +19,12 @@ from __future__ import annotations
 from .autoencoders import AutoEncoders
 from .cifar100_superclasses import Cifar100Superclasses
 from .base import COMMON_OPTIONS, Experiment, FigureSpec, Option
+from .run_config import RunConfig
 from .mnist_svhn import MnistSvhn
 from .permuted_mnist import PermutedMNIST, importances_after_first_task
 from .synthia_segmentation import SynthiaSegmentation
 
-__all__ = ["get", "names", "budget", "REGISTRY", "Experiment", "Option", "FigureSpec", "COMMON_OPTIONS",
+__all__ = ["get", "names", "budget", "REGISTRY", "Experiment", "RunConfig", "Option", "FigureSpec", "COMMON_OPTIONS",
            "importances_after_first_task"]
 
 REGISTRY: dict = {e.name: e for e in (PermutedMNIST(), AutoEncoders(), MnistSvhn(), SynthiaSegmentation(),

@@ -19,7 +19,7 @@ __all__ = ["AutoEncoders", "PAPER_ORDER", "seed_order"]
 
 PAPER_ORDER = (2, 7, 4, 0, 9, 1, 6, 5, 8, 3)  # the order of the paper's example (Figure 4a)
 _NET_DEFAULTS = dict(activation="relu", init="default", bias=True)
-# options added after the shipped GPU results (left out of a config at these values, see AutoEncoders.finalize)
+# options added after the shipped GPU results, at the values those runs had (AutoEncoders.later_options)
 _LATER_DEFAULTS = dict(_NET_DEFAULTS, loss=RECONSTRUCTION_LOSSES[0], penalty="quadratic", replay_per_task=10,
                        neighbourhood=0, neighbourhood_scale=0.1, reset_test=False)
 _COMMON = dict(alpha=0.75, optimizer_reset="task", dataset="mnist", layer="output", snapshots=False, **_LATER_DEFAULTS)
@@ -48,6 +48,9 @@ class AutoEncoders(Experiment):
     paper = "§5.2, Figure 4"
     objective = RECONSTRUCTION
     has_class_probabilities = False  # so no EWC (the paper: it needs class probabilities)
+    # options added after the shipped GPU grids were made (activation, init, bias, loss, penalty, ...), with the
+    # values those runs had
+    later_options = _LATER_DEFAULTS
     options = (
         Option("order", "--order", int, "digit order (default: the budget's; seeds > 0 permute it)", nargs="+"),
         Option("code", "--code", int, "code width"),
@@ -107,17 +110,8 @@ class AutoEncoders(Experiment):
                 or not cfg.get("neighbourhood_scale", 0.0) >= 0:
             raise ValueError("replay_per_task must be >= 1, neighbourhood >= 0 and neighbourhood_scale >= 0.")
 
-    def finalize(self, cfg):
-        """The options added later (activation, init, bias, loss, penalty, …) are left out of the config when they
-        have their default values, so configs — and cache keys — of runs made before they existed (the shipped
-        GPU results) still match."""
-        for key, default in _LATER_DEFAULTS.items():
-            if key in cfg and cfg[key] == default and type(cfg[key]) is type(default):
-                cfg.pop(key)
-        return cfg
-
     def tasks(self, cfg, device):
-        ds = load_dataset(cfg["dataset"], device=device)
+        ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         return digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"])
 
     def model(self, cfg, tasks):

@@ -2,8 +2,15 @@
 objective and metric, the consolidation options that make sense, three budgets and its figures; the
 shared :meth:`Experiment.run` trains it (d2l's Module/DataModule/Trainer split, in one small class).
 
-A run is a plain ``dict`` config (JSON-able, hashed by the sweep cache): the keys of :data:`COMMON_OPTIONS`
-plus the experiment's own :attr:`Experiment.options`, and ``experiment``, ``method``, ``lam``, ``seed``.
+A run is a :class:`~scpviz.experiments.run_config.RunConfig`: a JSON document (hashed by the sweep cache) of the
+keys of :data:`COMMON_OPTIONS` plus the experiment's own :attr:`Experiment.options`, and ``experiment``,
+``method``, ``lam``, ``seed``, ``n_slices`` — typed where every run agrees, with the mode that gave its defaults
+and the data folder it reads from.
+
+The path from the command line to the penalty: ``python -m scpviz run|sweep`` → :meth:`Experiment.config`
+(``method: str``, ``lam: float``, ``seed: int``, ``mode: str``, ``data_root``) → ``RunConfig`` →
+:meth:`Experiment.run` → :meth:`Experiment.consolidation` → ``Consolidation(cfg.method, cfg.lam, ...)`` → its
+row of :data:`scpviz.methods.METHODS` → the row's importance function → the penalty λ Σ Γ (θ − θ*)² (eq 17).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from ..config import Budget, get_device, get_mode, select_budget
 from .. import methods as method_table
 from ..consolidation import Consolidation
 from ..training import History, Objective, train_sequence
+from .run_config import RunConfig
 
 __all__ = ["Option", "FigureSpec", "COMMON_OPTIONS", "SWEEP_KEYS", "Experiment"]
 
@@ -135,6 +143,10 @@ class Experiment:
     unused_options : tuple of str
         Keys of :data:`COMMON_OPTIONS` that mean nothing here (``hidden`` for a network without such widths):
         neither in the config nor on the command line.
+    later_options : mapping
+        Options added after results were shipped, each with the value that runs made before it existed had;
+        :meth:`upgrade` adds them to a config read back from such a file, so that it equals the config the same
+        run gets today.
     per_seed : tuple of str
         Config keys the seed decides (the auto-encoders' digit order): a sweep averages over them, it does not
         compare them.
@@ -152,6 +164,7 @@ class Experiment:
     shipped: str | None = None
     task_keys: tuple = ("dataset", "seed", "n_train", "n_val", "n_test")
     per_seed: tuple = ()
+    later_options: Mapping[str, Any] = {}
     unused_options: tuple = ()
     run_overrides: Mapping[str, Any] = {}
     live: Mapping[str, Any] = {}
@@ -206,7 +219,7 @@ class Experiment:
 
     # -- configs
     def config(self, method: str = "scp", lam: float | None = None, seed: int = 0, mode: str | None = None,
-               **overrides) -> dict:
+               data_root=None, **overrides) -> RunConfig:
         """The full configuration of one run.
 
         Parameters
@@ -218,7 +231,10 @@ class Experiment:
         seed : int
             Seeds the model's initialisation, the batch order, the slices and the experiment's random stream.
         mode : str, optional
-            Budget to take defaults from (default :func:`scpviz.config.get_mode`).
+            Budget to take defaults from (default :func:`scpviz.config.get_mode`); stored as ``cfg.mode``.
+        data_root : path, optional
+            Where the datasets are (default :func:`scpviz.config.data_root`); decides ``"auto"`` datasets and is
+            stored as ``cfg.data_root`` (not a key: it does not change what the run computes).
         **overrides
             Any config key of :meth:`all_options` (or ``n_slices``); unknown keys raise ``ValueError``.
         """
@@ -239,12 +255,16 @@ class Experiment:
                 if opt.choices and cfg[opt.key] not in opt.choices:
                     raise ValueError(f"{opt.key}={cfg[opt.key]!r} must be one of {list(opt.choices)} ({opt.help}).")
         cfg["n_slices"] = int(cfg["n_slices"])
-        if cfg["lam"] < 0:
-            raise ValueError(f"lam={cfg['lam']!r} must be >= 0.")
+        cfg = RunConfig(cfg, mode=mode, data_root=data_root)
         self.validate(cfg)
         return self.finalize(cfg)
 
-    def finalize(self, cfg: dict) -> dict:
+    def upgrade(self, cfg: Mapping[str, Any]) -> dict:
+        """A config read back from a result file made by an earlier version, as this version writes it: the
+        :attr:`later_options` it lacks added with the values its run had (the one converter of old results)."""
+        return {**cfg, **{k: v for k, v in self.later_options.items() if k not in cfg}}
+
+    def finalize(self, cfg: RunConfig) -> RunConfig:
         """Hook: the last normalisation of a complete, valid config (e.g. dropping keys at their defaults that
         older results lack); default: none."""
         return cfg
@@ -257,27 +277,33 @@ class Experiment:
         """Hook: experiment-specific checks of a complete config; raise ``ValueError`` naming the key."""
 
     # -- the pieces of a run
-    def tasks(self, cfg: dict, device) -> list:
+    def tasks(self, cfg: RunConfig, device) -> list:
         """The task stream of ``cfg`` on ``device`` (a list of :class:`scpviz.datasets.Task`)."""
         raise NotImplementedError
 
-    def model(self, cfg: dict, tasks: list) -> torch.nn.Module:
+    def model(self, cfg: RunConfig, tasks: list) -> torch.nn.Module:
         """A freshly initialised network for ``tasks`` (seeded by ``cfg["seed"]``)."""
         raise NotImplementedError
 
-    def consolidation(self, cfg: dict, model, tasks: list) -> Consolidation:
+    def consolidation(self, cfg: RunConfig, model, tasks: list) -> Consolidation:
         """The consolidation of ``cfg`` (method, λ, α, L, seed)."""
-        return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
-                             seed=cfg["seed"])
+        return Consolidation(cfg.method, lam=cfg.lam, alpha=cfg.alpha, n_slices=cfg.n_slices, seed=cfg.seed)
 
     def recorder(self, cfg: dict, tasks: list, consolidation=None):
         """Hook: ``(on_task_end, finish)`` callables that record extras (e.g. Figure 4a's reconstructions, a
         diagnostic of the run's ``consolidation``); default: nothing recorded."""
         return None, None
 
-    def cached_tasks(self, cfg: dict, device) -> list:
+    @staticmethod
+    def data_root_of(cfg) -> Any:
+        """Where the run of ``cfg`` reads its datasets: a RunConfig's ``data_root``; None (the default folder,
+        :func:`scpviz.config.data_root`) for a plain dict."""
+        return getattr(cfg, "data_root", None)
+
+    def cached_tasks(self, cfg: RunConfig, device) -> list:
         """:meth:`tasks`, kept in memory for runs that share :attr:`task_keys` (a sweep re-uses them)."""
-        key = tuple(str(cfg.get(k)) for k in self.task_keys) + (str(device),)
+        cfg = RunConfig.of(cfg)
+        key = tuple(str(cfg.get(k)) for k in self.task_keys) + (str(device), str(cfg.data_root))
         if key not in self._task_cache:
             if len(self._task_cache) > 4:
                 self._task_cache.clear()
@@ -293,11 +319,17 @@ class Experiment:
         """The training objective of run ``cfg`` (default: the experiment's; an option may change the loss)."""
         return self.objective
 
-    def run(self, cfg: dict, device=None, progress: bool = False, on_epoch=None) -> History:
-        """Train the run described by ``cfg`` (no cache; see :func:`scpviz.sweeps.cached_run`)."""
+    def run(self, cfg: RunConfig, device=None, progress: bool = False, on_epoch=None) -> History:
+        """Train the run described by ``cfg`` (no cache; see :func:`scpviz.sweeps.cached_run`); a plain dict (a
+        config read back from a file) is taken as a :class:`RunConfig`.
+
+        ``on_epoch(end)`` is called after every evaluation point with a :class:`scpviz.training.EpochEnd`
+        (``end.history`` is the History so far).
+        """
         if cfg.get("experiment") != self.name:
             raise ValueError(f"cfg is a {cfg.get('experiment')!r} config, not {self.name!r}: make it with "
                              f"experiments.get({self.name!r}).config(...).")
+        cfg = RunConfig.of(cfg)
         device = get_device() if device is None else torch.device(device)
         tasks = self.cached_tasks(cfg, device)
         model = self.model(cfg, tasks).to(device)
@@ -305,11 +337,12 @@ class Experiment:
         on_task_end, finish = self.recorder(cfg, tasks, cons)
         # the global random stream (Dropout's masks) seeded by the run's seed, without touching the caller's
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(cfg["seed"])
-            hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg["epochs"], lr=cfg["lr"],
-                                  batch_size=cfg["batch_size"], objective=self.objective_for(cfg),
-                                  optimizer_reset=cfg["optimizer_reset"], seed=cfg["seed"], progress=progress,
-                                  config=cfg, on_epoch=on_epoch, on_task_end=on_task_end, augment=self.augment(cfg))
+            torch.manual_seed(cfg.seed)
+            hist = train_sequence(model, tasks, consolidation=cons, epochs=cfg.epochs, lr=cfg.lr,
+                                  batch_size=cfg.batch_size, objective=self.objective_for(cfg),
+                                  optimizer_reset=cfg["optimizer_reset"], seed=cfg.seed, progress=progress,
+                                  config=cfg.to_dict(), on_epoch=on_epoch, on_task_end=on_task_end,
+                                  augment=self.augment(cfg))
         if finish is not None:
             finish(hist)
         return hist

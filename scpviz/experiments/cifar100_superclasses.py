@@ -12,9 +12,8 @@ the same commands use CIFAR-100 (``dataset="auto"``, the default).
 from __future__ import annotations
 
 import math
-import sys
 
-from ..datasets import (SUPERCLASS_STANDIN_NAME, Augmentation, find_cifar100, load_cifar100, load_superclass_standin,
+from ..datasets import (Augmentation, load_cifar100, load_superclass_standin, notify_standin, resolve_auto,
                         superclass_tasks)
 from ..models import WideResNet
 from ..training import CLASSIFICATION
@@ -25,7 +24,6 @@ __all__ = ["Cifar100Superclasses", "PAPER_LAMBDAS_CIFAR"]
 PAPER_LAMBDAS_CIFAR = (1e2, 1e3, 1e4, 1e5, 1e6)   # §8.5: {1e+i | i ∈ [2, ..., 6]}
 _COMMON = dict(alpha=0.75, batch_size=100, optimizer_reset="task", dataset="auto", crop_padding=4, flip=True,
                cutout=8, dropout=0.0)
-_NOTIFIED: set = set()
 
 
 class Cifar100Superclasses(Experiment):
@@ -68,7 +66,7 @@ class Cifar100Superclasses(Experiment):
 
     def finalize(self, cfg):
         if cfg["dataset"] == "auto":
-            cfg["dataset"] = "cifar100" if find_cifar100() is not None else "cifar100_standin"
+            cfg["dataset"] = resolve_auto("cifar100", cfg.data_root)
         cfg["flip"] = int(cfg["flip"])
         return cfg
 
@@ -87,12 +85,8 @@ class Cifar100Superclasses(Experiment):
         """CIFAR-100 or, for ``dataset="cifar100_standin"``, the stand-in with as many images per fine class as the
         budget draws (CIFAR-100's 500 + 100 when ``n_train`` is None)."""
         if cfg["dataset"] == "cifar100":
-            return load_cifar100(device=device)
-        if "notice" not in _NOTIFIED and find_cifar100() is None:
-            print(f"scpviz: CIFAR-100 not found; the tasks come from the offline stand-in {SUPERCLASS_STANDIN_NAME}, "
-                  "and results say so. Put torchvision's cifar-100-python/ folder in $SCPVIZ_DATA to use it.",
-                  file=sys.stdout)
-            _NOTIFIED.add("notice")
+            return load_cifar100(root=self.data_root_of(cfg), device=device)
+        notify_standin("cifar100", self.data_root_of(cfg))
         per_train = 500 if cfg["n_train"] is None else min(500, math.ceil((cfg["n_train"] + cfg["n_val"]) / 20))
         per_test = 100 if cfg["n_test"] is None else min(100, math.ceil(cfg["n_test"] / 20))
         return load_superclass_standin(per_train, per_test, seed=0, device=device)

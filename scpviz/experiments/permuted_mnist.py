@@ -51,7 +51,7 @@ class PermutedMNIST(Experiment):
     )
 
     def tasks(self, cfg, device):
-        ds = load_dataset(cfg["dataset"], device=device)
+        ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         return permuted_mnist_tasks(ds, n_tasks=cfg["n_tasks"], seed=cfg["seed"], n_train=cfg["n_train"],
                                     n_test=cfg["n_test"], n_val=cfg["n_val"], subset_seed=0)
 

@@ -14,12 +14,11 @@ passes) or, with ``layer="bottleneck"``, the U-Net's deepest feature map.
 
 from __future__ import annotations
 
-import sys
-
 import torch
 
 from ..consolidation import Consolidation
-from ..datasets import (SYNTHIA_STANDIN_NAME, find_synthia, load_synthia, load_synthia_standin, sequence_tasks)
+from ..datasets import (SYNTHIA_STANDIN_NAME, load_synthia, load_synthia_standin, notify_standin, resolve_auto,
+                        sequence_tasks)
 from ..models import UNet
 from ..training import SEGMENTATION
 from .base import Experiment, FigureSpec, Option
@@ -28,7 +27,6 @@ __all__ = ["SynthiaSegmentation", "PAPER_LAMBDAS_SYNTHIA"]
 
 PAPER_LAMBDAS_SYNTHIA = (1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)  # §5.1's grid
 _COMMON = dict(alpha=0.75, batch_size=8, optimizer_reset="task", dataset="auto", layer="output", n_frames=None)
-_NOTIFIED: set = set()
 
 
 class SynthiaSegmentation(Experiment):
@@ -75,8 +73,7 @@ class SynthiaSegmentation(Experiment):
 
     def finalize(self, cfg):
         if cfg["dataset"] == "auto":
-            found = all(find_synthia(s) is not None for s in ("summer", "winter"))
-            cfg["dataset"] = "synthia" if found else "synthia_standin"
+            cfg["dataset"] = resolve_auto("synthia", cfg.data_root)
         return cfg
 
     def validate(self, cfg):
@@ -88,12 +85,9 @@ class SynthiaSegmentation(Experiment):
     def sequences(self, cfg, device):
         size = (cfg["height"], cfg["width"])
         if cfg["dataset"] == "synthia":
-            return [load_synthia(s, size=size, n_test=100, device=device) for s in ("summer", "winter")]
-        if "notice" not in _NOTIFIED and not all(find_synthia(s) is not None for s in ("summer", "winter")):
-            print(f"scpviz: SYNTHIA not found; the tasks come from the offline stand-in {SYNTHIA_STANDIN_NAME}, "
-                  "and results say so. Put SYNTHIA-SEQS-01-SUMMER and -WINTER in $SCPVIZ_DATA to use them.",
-                  file=sys.stdout)
-            _NOTIFIED.add("notice")
+            return [load_synthia(s, root=self.data_root_of(cfg), size=size, n_test=100, device=device)
+                    for s in ("summer", "winter")]
+        notify_standin("synthia", self.data_root_of(cfg))
         n_test = cfg["n_test"] or 20
         n = cfg["n_frames"] or (cfg["n_train"] or 100) + cfg["n_val"] + n_test
         return [load_synthia_standin(s, n_frames=n, size=size, n_test=n_test, device=device)

@@ -8,12 +8,12 @@ tables), ``comparison`` (forgetting / intransigence per method, differences pair
 from .backends import BACKENDS, SweepWarning, run_configs
 from .comparison import (batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, format_batchnorm_restore_table,
                          format_metrics_table, paired_difference)
-from .cache import CacheWarning, cached_run, config_key, load_results
+from .cache import CacheWarning, cached_run, config_key
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
 from .selection import choose_lambda, format_table, group_runs, row_metric, summarize
 
-__all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key", "load_results",
+__all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric", "format_table",
            "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
            "continual_metrics", "paired_difference", "format_metrics_table", "batchnorm_restore_rows",

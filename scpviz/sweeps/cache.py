@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import __version__
 from ..training import History
 
-__all__ = ["CacheWarning", "config_key", "entry_path", "read_entry", "write_entry", "cached_run", "load_results"]
+__all__ = ["CacheWarning", "config_key", "entry_path", "read_entry", "write_entry", "cached_run"]
 
 
 class CacheWarning(UserWarning):
@@ -84,18 +84,3 @@ def cached_run(cfg: dict, cache_dir=None, device=None, progress=False, runner=No
     if cache_dir is not None:
         write_entry(cache_dir, cfg, hist)
     return hist
-
-
-def load_results(cache_dir) -> list:
-    """All complete, readable entries of a cache dir as ``(config, History)`` (others are skipped with a warning)."""
-    out = []
-    for path in sorted(Path(cache_dir).glob("*.json")):
-        try:
-            with open(path) as f:
-                entry = json.load(f)
-            if not entry.get("complete"):
-                raise ValueError("incomplete")
-            out.append((entry["config"], History.from_dict(entry["history"])))
-        except Exception as exc:
-            warnings.warn(f"skipping unusable cache entry {path} ({exc})", CacheWarning, stacklevel=2)
-    return out

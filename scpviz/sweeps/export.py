@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from ..experiments import REGISTRY
 from ..training import History
 
 __all__ = ["compact_history", "export_results", "load_exported", "shipped_results"]
@@ -59,9 +60,17 @@ def load_exported(path) -> tuple:
     try:
         with _open(path, "rt") as f:
             doc = json.load(f)
-        return [(r["config"], History.from_dict(r["history"])) for r in doc["runs"]], doc.get("command")
+        runs = [(_upgrade(r["config"]), History.from_dict(r["history"])) for r in doc["runs"]]
+        return runs, doc.get("command")
     except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"cannot read results file {path}: {exc}") from None
+
+
+def _upgrade(cfg: dict) -> dict:
+    """The config as this version writes it (:meth:`scpviz.experiments.base.Experiment.upgrade`); a config of an
+    experiment that is not registered stays as it is."""
+    exp = REGISTRY.get(cfg.get("experiment"))
+    return exp.upgrade(cfg) if exp is not None else cfg
 
 
 def shipped_results(name="permuted_mnist_cpu") -> tuple:

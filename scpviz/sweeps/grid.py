@@ -28,7 +28,7 @@ def _lams_for(exp, method, lams, lams_per_method, mode):
 
 
 def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, mode=None,
-              lams_per_method=None, **overrides) -> list:
+              lams_per_method=None, data_root=None, **overrides) -> list:
     """The configs of the grid methods × λ × L × seeds.
 
     Parameters
@@ -48,8 +48,15 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
         Budget to take defaults from (default :func:`scpviz.config.get_mode`).
     lams_per_method : dict, optional
         ``{method: [λ, ...]}``, overriding ``lams`` per method.
+    data_root : path, optional
+        Where the datasets are (default :func:`scpviz.config.data_root`); carried by each
+        :class:`~scpviz.experiments.RunConfig` to wherever it runs.
     **overrides
         Config keys of the experiment, applied to every run.
+
+    Returns
+    -------
+    list of RunConfig
     """
     exp = get(experiment)
     mode = get_mode(mode)
@@ -64,13 +71,13 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
         for lam, L, seed in itertools.product(_lams_for(exp, method, lams, lams_per_method, mode),
                                               Ls if method_table.get(method).uses_slices else [None], seeds):
             extra = dict(overrides) if L is None else dict(overrides, n_slices=L)
-            cfgs.append(exp.config(method, lam, seed, mode=mode, **extra))
+            cfgs.append(exp.config(method, lam, seed, mode=mode, data_root=data_root, **extra))
     return cfgs
 
 
 def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, cache_dir=None,
           mode=None, device=None, progress=True, backend="serial", workers=None, lams_per_method=None,
-          threads=None, **overrides) -> list:
+          threads=None, data_root=None, **overrides) -> list:
     """Run (or read from the cache) the grid of :func:`make_grid` and return ``[(config, History), ...]``.
 
     ``backend``: ``"serial"``, ``"processes"`` or ``"ray"`` (:mod:`scpviz.sweeps.backends`); all share the cache
@@ -83,7 +90,7 @@ def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_sl
     >>> [(c["method"], c["lam"], h.final_matrix().shape) for c, h in res]
     [('none', 0.0, (2, 2)), ('scp', 10.0, (2, 2))]
     """
-    cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, **overrides)
+    cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, data_root, **overrides)
     hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress,
                         threads=threads)
     return list(zip(cfgs, hists))

@@ -4,19 +4,39 @@ The engine is model-, shape- and objective-agnostic: an :class:`Objective`
 says how to compute a batch loss and how to score a model on a task. Batches
 are sliced from tensors already on the device (a random permutation per
 epoch from a seeded generator) — no DataLoader or per-sample transforms in the
-hot loop. The consolidation penalty's gradient is added with the fused path
-(:meth:`scpviz.consolidation.Consolidation.add_penalty_grad_`).
+hot loop. The gradient of the consolidation penalty λ Σ Γ (θ − θ*)² (eq 17) is
+added with the fused path (:meth:`scpviz.consolidation.Consolidation.add_penalty_grad_`).
 
-:func:`train_sequence` trains on a list of tasks and returns a :class:`History`
-(the metric of every task seen so far after every epoch, losses, timings, the
-configuration and the dataset's name) with the continual-learning metrics
-(average metric — the average accuracy for classification —, forgetting, backward transfer, intransigence).
+Both entry points run the same epoch loop and take the same training settings (:class:`HyperParams`, or its
+fields as keywords) and the same per-epoch callback, called with an :class:`EpochEnd`:
+
+- :func:`train_task` trains on one task and returns its losses and penalties;
+- :func:`train_sequence` trains on a list of tasks, consolidating after each, and returns a :class:`History`
+  (the metric of every task seen so far after every epoch, losses, timings, the configuration and the dataset's
+  name) with the continual-learning metrics (average metric — the average accuracy for classification —,
+  forgetting, backward transfer, intransigence).
+
+Examples
+--------
+>>> from scpviz import datasets, models
+>>> x = torch.randn(40, 2, generator=torch.Generator().manual_seed(0))
+>>> task = datasets.Task("toy", x, (x[:, 0] > 0).long(), x, (x[:, 0] > 0).long(), dataset="toy")
+>>> log = train_task(models.MLP(2, (8,), 2, seed=0), task, epochs=3, lr=1e-2, batch_size=10, progress=False)
+>>> len(log["loss"]), log["penalty"]
+(3, [0.0, 0.0, 0.0])
+>>> ends = []
+>>> h = train_sequence(models.MLP(2, (8,), 2, seed=0), [task, task], hparams=HyperParams(epochs=2, lr=1e-2),
+...                    progress=False, on_epoch=ends.append)
+>>> [(e.task, e.epoch) for e in ends], ends[-1].history is h, len(h.points)
+([(0, 1), (0, 2), (1, 1), (1, 2)], True, 4)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,7 +45,7 @@ from tqdm.auto import tqdm
 from .history import History
 from .objectives import objective as _objective
 
-__all__ = ["train_task", "train_sequence", "evaluate", "adam"]
+__all__ = ["train_task", "train_sequence", "evaluate", "adam", "HyperParams", "EpochEnd"]
 
 
 def _positive_int(v, name):
@@ -34,9 +54,138 @@ def _positive_int(v, name):
     return int(v)
 
 
+@dataclasses.dataclass(frozen=True)
+class HyperParams:
+    """How each task is trained: the Adam budget, the batch order and the batch augmentation.
+
+    :func:`train_task` and :func:`train_sequence` take one as ``hparams=`` or its fields as keywords
+    (``epochs=5``), which override the fields of ``hparams`` when both are given.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over each task's training split.
+    lr : float
+        Adam's learning rate (the paper: Adam, lr 1e-4, batch 100).
+    batch_size : int
+    optimizer_reset : {"task", "epoch"}
+        Create a fresh Adam at every task, or at every epoch (as ``grid_search.py`` of lihr04/corel2m does at
+        commit 27836b9).
+    seed : int
+        Seed of the batch orders (the model's initialisation is the caller's).
+    augment : callable(batch, generator), optional
+        Applied to every training batch (:class:`scpviz.datasets.Augmentation`: crop, flip, Cutout on the device),
+        drawing from the epoch's seeded generator; evaluation and the importances see the inputs unaugmented.
+
+    Raises
+    ------
+    ValueError
+        When a field is out of its range.
+
+    Examples
+    --------
+    >>> HyperParams(epochs=2, lr=1e-3)
+    HyperParams(epochs=2, lr=0.001, batch_size=100, optimizer_reset='task', seed=0, augment=None)
+    >>> HyperParams(optimizer_reset="step")
+    Traceback (most recent call last):
+    ...
+    ValueError: optimizer_reset='step' must be 'task' or 'epoch'.
+    """
+
+    epochs: int = 1
+    lr: float = 1e-4
+    batch_size: int = 100
+    optimizer_reset: str = "task"
+    seed: int = 0
+    augment: Callable | None = None
+
+    def __post_init__(self):
+        # numpy integers (from grids) become ints, so that configs stay JSON-serialisable
+        object.__setattr__(self, "epochs", _positive_int(self.epochs, "epochs"))
+        object.__setattr__(self, "batch_size", _positive_int(self.batch_size, "batch_size"))
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} must be a positive number.")
+        if self.optimizer_reset not in ("task", "epoch"):
+            raise ValueError(f"optimizer_reset={self.optimizer_reset!r} must be 'task' or 'epoch'.")
+        if self.augment is not None and not callable(self.augment):
+            raise ValueError(f"augment={self.augment!r} must be a callable(batch, generator) or None.")
+
+
+_HYPERPARAM_FIELDS = tuple(f.name for f in dataclasses.fields(HyperParams))
+
+
+def _hyperparams(caller, hparams, fields) -> HyperParams:
+    """``hparams`` (default :class:`HyperParams`) with ``fields`` replaced; unknown keywords raise like Python's."""
+    unknown = [k for k in fields if k not in _HYPERPARAM_FIELDS]
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r} (the training settings are "
+                        f"{', '.join(_HYPERPARAM_FIELDS)}).")
+    if hparams is None:
+        return HyperParams(**fields)
+    if not isinstance(hparams, HyperParams):
+        raise TypeError(f"hparams={hparams!r} must be a HyperParams or None.")
+    return dataclasses.replace(hparams, **fields) if fields else hparams
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochEnd:
+    """What the ``on_epoch`` callback of :func:`train_task` and :func:`train_sequence` receives after each epoch.
+
+    Attributes
+    ----------
+    task : int
+        Index of the task in the sequence (0 for :func:`train_task`).
+    name : str
+        The task's name.
+    epoch : int
+        The epoch just finished, counted from 1 (as in :attr:`History.points`).
+    epochs : int
+        Epochs per task.
+    loss : float
+        Mean training loss over the epoch's batches, without the penalty.
+    penalty : float
+        The penalty λ Σ Γ (θ − θ*)² (eq 17) at the end of the epoch; 0.0 while no consolidation is active.
+    seconds : float
+        Wall-clock time of the epoch's training, evaluation excluded.
+    history : History or None
+        :func:`train_sequence`'s record so far, this epoch's evaluation point included (for live plots); None
+        from :func:`train_task`, which does not evaluate.
+    """
+
+    task: int
+    name: str
+    epoch: int
+    epochs: int
+    loss: float
+    penalty: float
+    seconds: float
+    history: History | None = None
+
+
 @torch.no_grad()
 def evaluate(model, x, y=None, objective="classification", batch_size=2000) -> float:
-    """Mean metric of ``model`` on inputs ``x`` (and targets ``y``), in eval mode (mode restored)."""
+    """Mean metric of ``model`` on inputs ``x`` (and targets ``y``), in eval mode (mode restored).
+
+    Parameters
+    ----------
+    model : nn.Module
+    x : Tensor
+        Inputs, on the model's device.
+    y : Tensor, optional
+        Targets; None for objectives that score the inputs themselves (reconstruction).
+    objective : Objective or str
+    batch_size : int
+        Inputs per forward pass (memory only: the result does not depend on it beyond float rounding).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is empty.
+    """
     obj = _objective(objective)
     was = model.training
     model.eval()
@@ -57,11 +206,19 @@ def evaluate(model, x, y=None, objective="classification", batch_size=2000) -> f
 def adam(params, lr):
     """Adam (the paper's optimizer), in its fused single-kernel form where this torch and device have one.
 
-    Same update as ``torch.optim.Adam(params, lr=lr)`` up to float rounding, but one pass over the
-    parameters instead of about ten: measured on the 2-core CPU (torch 2.14, batch 100), forward+backward+step
-    of the paper MLP went from 1.44× to 0.99× of forward+backward alone, the auto-encoder from 1.27× to 1.12×;
-    on an H100 the auto-encoder's epoch from 1.26× to 1.16× (`python -m benchmarks.accelerator`). Falls back to the default implementation where
+    Same update as ``torch.optim.Adam(params, lr=lr)`` up to float rounding, but one pass over the parameters
+    instead of about ten, which matters for small networks whose step costs as much as their backward pass
+    (``python -m benchmarks.accelerator`` measures it). Falls back to the default implementation where
     ``fused=True`` is refused (older torch on CPU, other devices).
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+    lr : float
+
+    Returns
+    -------
+    torch.optim.Adam
     """
     params = list(params)
     try:
@@ -86,82 +243,73 @@ def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_pena
         loss = obj.loss(model(xb), xb, yb)
         loss.backward()
         if use_penalty:
+            # the gradient of eq 17 added in place: no autograd node, and its value is logged once per epoch only
             consolidation.add_penalty_grad_(model)
         opt.step()
+        # summed on the device: one synchronisation per epoch instead of one per batch
         total += loss.detach() * len(idx)
     return (total / n).item()
-
-
-def _check_common(epochs, batch_size, lr):
-    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr={lr!r} must be a positive number.")
-    return epochs, batch_size
 
 
 def _penalty_on(consolidation):
     return consolidation is not None and consolidation.active
 
 
-def train_task(model, task, epochs=1, lr=1e-4, batch_size=100, objective="classification", consolidation=None,
-               seed=0, optimizer=None, progress=True, desc=None, on_epoch=None, augment=None):
-    """Train ``model`` on ``task``'s training split with Adam, adding the consolidation penalty.
+def _epochs(model, task, obj, hp: HyperParams, consolidation, generator, *, optimizer=None, index=0,
+            label=None) -> Iterator[EpochEnd]:
+    """The engine's epoch loop: train ``model`` on ``task`` for ``hp.epochs`` epochs, yielding after each.
 
     Parameters
     ----------
     model : nn.Module
     task : scpviz.datasets.Task
-    epochs, lr, batch_size : training budget (the paper: Adam, lr 1e-4, batch 100)
-    objective : Objective or str
-    consolidation : Consolidation, optional
-        Its penalty λ Σ Γ (θ − θ*)² is added once it has consolidated a task.
-    seed : int
-        Seed of the batch order.
+    obj : Objective
+    hp : HyperParams
+    consolidation : Consolidation or None
+        Its penalty (eq 17) is added when it is active at the start of the task.
+    generator : callable(epoch) -> torch.Generator
+        The generator of the batch order and of ``hp.augment``'s draws for each epoch (counted from 0).
     optimizer : torch.optim.Optimizer, optional
-        Re-use an optimizer; default a fresh Adam.
-    progress : bool
-        tqdm progress bar over epochs.
-    on_epoch : callable(epoch, info), optional
-    augment : callable(batch, generator), optional
-        Applied to every training batch (e.g. :class:`scpviz.datasets.Augmentation`), drawing from the seeded
-        generator of the batch order.
+        Used from the first epoch; default a fresh :func:`adam`. With ``hp.optimizer_reset == "epoch"`` every
+        epoch gets a fresh Adam.
+    index : int
+        The task's index in its sequence, for :attr:`EpochEnd.task`.
+    label : str, optional
+        How an error names the task; default its name.
 
-    Returns
-    -------
-    dict
-        ``loss`` (mean training loss per epoch, without the penalty), ``penalty``
-        (its value at the end of each epoch), ``seconds``.
+    Yields
+    ------
+    EpochEnd
+        With ``history=None``; the caller evaluates, records and reports while the loop waits.
 
     Raises
     ------
     FloatingPointError
-        When the loss becomes non-finite, naming the task and epoch.
+        When an epoch's mean loss is not finite, naming the task and epoch.
     """
-    obj = _objective(objective)
-    epochs, batch_size = _check_common(epochs, batch_size, lr)
-    if len(task.x_train) == 0:
-        raise ValueError(f"task {task.name!r} has no training data.")
-    opt = optimizer or adam(model.parameters(), lr)
-    gen = torch.Generator().manual_seed(int(seed))
     use_penalty = _penalty_on(consolidation)
-    losses, penalties = [], []
-    t0 = time.perf_counter()
-    model.train()
-    bar = tqdm(range(epochs), desc=desc or task.name, disable=not progress, leave=False)
-    for epoch in bar:
-        mean_loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
-                                 use_penalty, augment)
-        if not math.isfinite(mean_loss):
-            raise FloatingPointError(f"non-finite training loss on task {task.name!r}, epoch {epoch + 1}: "
-                                     f"try a smaller lam or learning rate.")
-        losses.append(mean_loss)
+    opt = optimizer
+    for epoch in range(hp.epochs):
+        if opt is None or hp.optimizer_reset == "epoch":
+            opt = adam(model.parameters(), hp.lr)
+        gen = generator(epoch)
+        t0 = time.perf_counter()
+        # every epoch, since the caller's evaluation or callback may leave the model in eval mode
+        model.train()
+        loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, hp.batch_size, gen, consolidation,
+                            use_penalty, hp.augment)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss on task {label or repr(task.name)}, epoch "
+                                     f"{epoch + 1}: try a smaller lam or learning rate.")
         with torch.no_grad():
             pen = consolidation.penalty(model).item() if use_penalty else 0.0
-        penalties.append(pen)
-        bar.set_postfix(loss=f"{mean_loss:.4f}", penalty=f"{pen:.3g}")
-        if on_epoch is not None:
-            on_epoch(epoch, {"loss": mean_loss, "penalty": pen})
-    return {"loss": losses, "penalty": penalties, "seconds": time.perf_counter() - t0}
+        yield EpochEnd(task=index, name=task.name, epoch=epoch + 1, epochs=hp.epochs, loss=loss, penalty=pen,
+                       seconds=time.perf_counter() - t0)
+
+
+def _check_has_training_data(task):
+    if len(task.x_train) == 0:
+        raise ValueError(f"task {task.name!r} has no training data.")
 
 
 def _check_fits(model, task):
@@ -176,9 +324,76 @@ def _check_fits(model, task):
                          f"model: {exc}") from None
 
 
-def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_size=100,
-                   objective="classification", optimizer_reset="task", seed=0, progress=True, config=None,
-                   eval_batch_size=2000, on_epoch=None, on_task_end=None, augment=None) -> History:
+def _sequence_generator(seed, t):
+    """The batch-order generator of epoch ``epoch`` of task ``t``: seeded on its own, so that any epoch of a run
+    can be replayed without the ones before it."""
+    return lambda epoch: torch.Generator().manual_seed(int(seed) * 1_000_003 + t * 1009 + epoch)
+
+
+def train_task(model, task, *, hparams=None, objective="classification", consolidation=None, optimizer=None,
+               progress=True, desc=None, on_epoch=None, **hparam_fields) -> dict:
+    """Train ``model`` on ``task``'s training split with Adam, adding the consolidation penalty.
+
+    The same epoch loop as :func:`train_sequence` on one task, without evaluation and without consolidating
+    at the end.
+
+    Parameters
+    ----------
+    model : nn.Module
+    task : scpviz.datasets.Task
+    hparams : HyperParams, optional
+        The training settings; default ``HyperParams()`` (one epoch, Adam with lr 1e-4, batch 100).
+    objective : Objective or str
+    consolidation : Consolidation, optional
+        Its penalty λ Σ Γ (θ − θ*)² (eq 17) is added once it has consolidated a task.
+    optimizer : torch.optim.Optimizer, optional
+        Re-use an optimizer (its state carries over); default a fresh Adam. Not with
+        ``optimizer_reset="epoch"``.
+    progress : bool
+        tqdm progress bar over epochs with the loss and the penalty.
+    desc : str, optional
+        The bar's label; default the task's name.
+    on_epoch : callable(EpochEnd), optional
+        Called after every epoch, with ``task=0`` and ``history=None``.
+    **hparam_fields
+        Fields of :class:`HyperParams` (``epochs``, ``lr``, ``batch_size``, ``optimizer_reset``, ``seed``,
+        ``augment``), overriding ``hparams``'s. All epochs draw their batch orders from one generator seeded
+        with ``seed``.
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean training loss per epoch, without the penalty), ``penalty``
+        (its value at the end of each epoch), ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        On a bad setting, an empty training split, or ``optimizer`` with ``optimizer_reset="epoch"``.
+    FloatingPointError
+        When the loss becomes non-finite, naming the task and epoch.
+    """
+    obj = _objective(objective)
+    hp = _hyperparams("train_task", hparams, hparam_fields)
+    _check_has_training_data(task)
+    if optimizer is not None and hp.optimizer_reset == "epoch":
+        raise ValueError("optimizer= and optimizer_reset='epoch' contradict each other: give one.")
+    gen = torch.Generator().manual_seed(int(hp.seed))
+    losses, penalties = [], []
+    t0 = time.perf_counter()
+    with tqdm(total=hp.epochs, desc=desc or task.name, disable=not progress, leave=False) as bar:
+        for end in _epochs(model, task, obj, hp, consolidation, lambda epoch: gen, optimizer=optimizer):
+            losses.append(end.loss)
+            penalties.append(end.penalty)
+            bar.set_postfix(loss=f"{end.loss:.4f}", penalty=f"{end.penalty:.3g}")
+            bar.update(1)
+            if on_epoch is not None:
+                on_epoch(end)
+    return {"loss": losses, "penalty": penalties, "seconds": time.perf_counter() - t0}
+
+
+def train_sequence(model, tasks, consolidation=None, *, hparams=None, objective="classification", progress=True,
+                   config=None, eval_batch_size=2000, on_epoch=None, on_task_end=None, **hparam_fields) -> History:
     """Train on ``tasks`` in order, consolidating after each, evaluating every seen task after every epoch.
 
     Parameters
@@ -189,43 +404,48 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
     consolidation : Consolidation, optional
         ``consolidate`` is called on each finished task's **training** data
         (inputs, with labels when the task has them), never on validation or
-        test data; its penalty is active from the second task on.
-    epochs, lr, batch_size
-        Per task; the paper: Adam, lr 1e-4, batch 100.
+        test data; its penalty λ Σ Γ (θ − θ*)² (eq 17) is active from the second task on.
+    hparams : HyperParams, optional
+        The training settings of every task; default ``HyperParams()`` (one epoch, Adam with lr 1e-4, batch
+        100, a fresh Adam per task).
     objective : Objective or str
         ``"classification"`` (accuracy) or ``"reconstruction"`` (mean ℓ1 error), or your own.
-    optimizer_reset : {"task", "epoch"}
-        Create a fresh Adam at every task, or at every epoch (as ``grid_search.py`` of lihr04/corel2m does at commit 27836b9).
-    seed : int
-        Seed of the batch orders (the model's initialisation is the caller's).
     progress : bool
         tqdm bar over tasks × epochs with the loss.
     config : dict, optional
-        Stored in the History (merged with the arguments above).
-    on_epoch : callable(History), optional
-        Called after every evaluation point (live plots).
+        Stored in the History (merged with the training settings, the objective's name and the number of tasks).
+    eval_batch_size : int
+        Inputs per forward pass of the evaluations.
+    on_epoch : callable(EpochEnd), optional
+        Called after every evaluation point, with the History so far (live plots).
     on_task_end : callable(task_index, model, History), optional
         Called when a task is finished, before consolidating (snapshots).
-    augment : callable(batch, generator), optional
-        Applied to every training batch (:class:`scpviz.datasets.Augmentation`: crop, flip, Cutout on the device),
-        drawing from the epoch's seeded generator; evaluation and the importances see the images unaugmented.
+    **hparam_fields
+        Fields of :class:`HyperParams` (``epochs``, ``lr``, ``batch_size``, ``optimizer_reset``, ``seed``,
+        ``augment``), overriding ``hparams``'s. Each (task, epoch) has its own generator, seeded from ``seed``.
 
     Returns
     -------
     History
+
+    Raises
+    ------
+    ValueError
+        On a bad setting, no tasks, a task without training data or one whose inputs do not fit the model.
+    FloatingPointError
+        When the loss becomes non-finite, naming the task and epoch.
     """
     obj = _objective(objective)
-    epochs, batch_size = _check_common(epochs, batch_size, lr)
+    hp = _hyperparams("train_sequence", hparams, hparam_fields)
     tasks = list(tasks)
     if not tasks:
         raise ValueError("tasks is empty: give at least one task.")
-    if optimizer_reset not in ("task", "epoch"):
-        raise ValueError(f"optimizer_reset={optimizer_reset!r} must be 'task' or 'epoch'.")
     for t in tasks:
+        _check_has_training_data(t)
         _check_fits(model, t)
     cfg = dict(config or {})
-    cfg.update(epochs=epochs, lr=lr, batch_size=batch_size, objective=obj.name, optimizer_reset=optimizer_reset,
-               seed=seed, n_tasks=len(tasks))
+    cfg.update(epochs=hp.epochs, lr=hp.lr, batch_size=hp.batch_size, objective=obj.name,
+               optimizer_reset=hp.optimizer_reset, seed=hp.seed, n_tasks=len(tasks))
     if consolidation is not None:
         cfg.setdefault("consolidation", consolidation.config())
     hist = History(config=cfg, dataset=tasks[0].dataset, task_names=[t.name for t in tasks],
@@ -233,42 +453,28 @@ def train_sequence(model, tasks, consolidation=None, epochs=1, lr=1e-4, batch_si
                    metric_unit=obj.metric.unit,
                    timings={"train": 0.0, "importance": 0.0, "evaluate": 0.0})
     T = len(tasks)
-    bar = tqdm(total=T * epochs, disable=not progress, leave=False, desc="tasks")
-    for t, task in enumerate(tasks):
-        use_penalty = _penalty_on(consolidation)
-        opt = None
-        for epoch in range(epochs):
-            if opt is None or optimizer_reset == "epoch":
-                opt = adam(model.parameters(), lr)
-            gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + t * 1009 + epoch)
-            t0 = time.perf_counter()
-            model.train()
-            loss = _train_epoch(model, task.x_train, task.y_train, opt, obj, batch_size, gen, consolidation,
-                                use_penalty, augment)
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss on task {t + 1} ({task.name!r}), epoch "
-                                         f"{epoch + 1}: try a smaller lam or learning rate.")
-            with torch.no_grad():
-                pen = consolidation.penalty(model).item() if use_penalty else 0.0
-            hist.timings["train"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            test = [evaluate(model, s.x_test, s.y_test, obj, eval_batch_size) if j <= t else None
-                    for j, s in enumerate(tasks)]
-            val = [evaluate(model, s.x_val, s.y_val, obj, eval_batch_size)
-                   if (j <= t and s.x_val is not None) else None for j, s in enumerate(tasks)]
-            hist.timings["evaluate"] += time.perf_counter() - t0
-            hist.points.append({"task": t, "epoch": epoch + 1, "test": test, "val": val, "loss": loss,
-                                "penalty": pen})
-            bar.update(1)
-            bar.set_postfix(task=f"{t + 1}/{T}", epoch=f"{epoch + 1}/{epochs}", loss=f"{loss:.4f}")
-            if on_epoch is not None:
-                on_epoch(hist)
-        if on_task_end is not None:
-            on_task_end(t, model, hist)
-        if consolidation is not None and t < T - 1:
-            t0 = time.perf_counter()
-            data = task.x_train if task.y_train is None else (task.x_train, task.y_train)
-            consolidation.consolidate(model, data)
-            hist.timings["importance"] += time.perf_counter() - t0
-    bar.close()
+    with tqdm(total=T * hp.epochs, disable=not progress, leave=False, desc="tasks") as bar:
+        for t, task in enumerate(tasks):
+            for end in _epochs(model, task, obj, hp, consolidation, _sequence_generator(hp.seed, t), index=t,
+                               label=f"{t + 1} ({task.name!r})"):
+                hist.timings["train"] += end.seconds
+                t0 = time.perf_counter()
+                test = [evaluate(model, s.x_test, s.y_test, obj, eval_batch_size) if j <= t else None
+                        for j, s in enumerate(tasks)]
+                val = [evaluate(model, s.x_val, s.y_val, obj, eval_batch_size)
+                       if (j <= t and s.x_val is not None) else None for j, s in enumerate(tasks)]
+                hist.timings["evaluate"] += time.perf_counter() - t0
+                hist.points.append({"task": t, "epoch": end.epoch, "test": test, "val": val, "loss": end.loss,
+                                    "penalty": end.penalty})
+                bar.update(1)
+                bar.set_postfix(task=f"{t + 1}/{T}", epoch=f"{end.epoch}/{hp.epochs}", loss=f"{end.loss:.4f}")
+                if on_epoch is not None:
+                    on_epoch(dataclasses.replace(end, history=hist))
+            if on_task_end is not None:
+                on_task_end(t, model, hist)
+            if consolidation is not None and t < T - 1:
+                t0 = time.perf_counter()
+                data = task.x_train if task.y_train is None else (task.x_train, task.y_train)
+                consolidation.consolidate(model, data)
+                hist.timings["importance"] += time.perf_counter() - t0
     return hist

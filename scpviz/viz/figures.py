@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .. import methods as method_table
 from ..experiments import get
 from ..sweeps import summarize
 from . import plots

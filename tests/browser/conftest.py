@@ -85,7 +85,6 @@ def jupyterlab(tmp_path_factory):
     env = {**os.environ, "SCPVIZ_MODE": "quick", "SCPVIZ_CACHE": str(home / "run-cache"),
            "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
     env.pop("MPLBACKEND", None)
-    env.pop("SCPVIZ_QUICK", None)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
            "--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}",

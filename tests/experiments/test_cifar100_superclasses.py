@@ -117,7 +117,7 @@ def test_engine_augments_training_batches_only():
 
 def test_cli_run_draws_figure9b(tmp_path, monkeypatch):
     monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "none"))
-    rc = cli.main(["run", "cifar100-superclasses", "--quick", "--method", "none", "mas", "--lam", "10",
+    rc = cli.main(["run", "cifar100-superclasses", "--mode", "quick", "--method", "none", "mas", "--lam", "10",
                    "--train", "60", "--val", "10", "--test", "40", "--seeds", "0", "--device", "cpu",
                    "--out", str(tmp_path / "o")])
     assert rc == 0 and (tmp_path / "o" / "figure9b.png").exists()

@@ -105,7 +105,7 @@ def test_figure7b_panels(quick_runs, tmp_path):
 
 def test_cli_run_draws_figure7b(tmp_path, monkeypatch):
     monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path / "none"))
-    rc = cli.main(["run", "mnist-svhn", "--quick", "--method", "none", "scp", "--lam", "100", "--dataset", "digits",
+    rc = cli.main(["run", "mnist-svhn", "--mode", "quick", "--method", "none", "scp", "--lam", "100", "--dataset", "digits",
                    "--train", "60", "--val", "10", "--test", "20", "--seeds", "0", "--device", "cpu",
                    "--out", str(tmp_path / "o")])
     assert rc == 0 and (tmp_path / "o" / "figure7b.png").exists()
@@ -142,4 +142,4 @@ def test_batchnorm_restore_test_puts_back_only_the_running_statistics():
     assert out["restored"] == [evaluate(moved, t.x_test, t.y_test) for t in tasks]
     assert out["now"] == [evaluate(model, t.x_test, t.y_test) for t in tasks]
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())    # the model is left as it was
-    assert "bn_restore_test" not in EXP.config("scp", mode="quick")                 # off: not in the config (cache keys)
+    assert EXP.config("scp", mode="quick")["bn_restore_test"] is False               # off unless asked for

@@ -79,7 +79,6 @@ def test_budgets_shrink_from_paper_to_quick():
 
 def test_config_takes_defaults_from_the_mode(monkeypatch):
     exp = experiments.get("permuted_mnist")
-    monkeypatch.delenv("SCPVIZ_QUICK", raising=False)
     monkeypatch.delenv("SCPVIZ_MODE", raising=False)
     assert exp.config("none")["n_train"] == exp.budget("teach").n_train  # teach is the default
     monkeypatch.setenv("SCPVIZ_MODE", "paper")
@@ -105,7 +104,7 @@ def test_per_method_default_lambda_is_the_shipped_validation_choice():
     (lambda e: e.config("ewc", mode="quick"), r"method='ewc' is not available in autoencoders.*needs class probabilities"),
     (lambda e: e.config("scp", mode="quick", layer="middle"), r"layer='middle' must be one of \['output', 'code'\]"),
     (lambda e: e.config("scp", mode="quick", n_layers=3), r"unknown config keys \['n_layers'\]"),
-    (lambda e: e.config("scp", -1.0, mode="quick"), r"lam=-1.0 must be >= 0"),
+    (lambda e: e.config("scp", -1.0, mode="quick"), r"lam=-1.0 must be a finite number >= 0"),
     (lambda e: e.config("scp", mode="full"), r"mode='full' is not a mode"),
     (lambda e: e.run(experiments.get("permuted_mnist").config("none", mode="quick")), r"not 'autoencoders'"),
 ])

@@ -91,8 +91,9 @@ def test_real_sweep_quick_tiny(tmp_path):
                       progress=False, device="cpu", **TINY)
     assert len(res) == 2 and all(h.dataset.startswith("sklearn-digits") for _, h in res)
     assert res[1][1].config["method"] == "scp" and res[1][1].final_matrix().shape == (2, 2)
-    again = sweeps.load_results(tmp_path)
-    assert sorted(c["method"] for c, _ in again) == ["none", "scp"]
+    again = sweeps.sweep(methods=("none", "scp"), lams=(10.0,), seeds=(0,), cache_dir=tmp_path, mode="quick",
+                         progress=False, device="cpu", **TINY)   # read from the cache
+    assert [h.points for _, h in again] == [h.points for _, h in res] and len(list(tmp_path.glob("*.json"))) == 2
     path = sweeps.export_results(res, tmp_path / "out" / "grid.json", command="python -m scpviz sweep ...")
     back, cmd = sweeps.load_exported(path)
     assert cmd.startswith("python -m scpviz") and back[1][1].points == res[1][1].points

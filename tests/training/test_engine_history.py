@@ -6,7 +6,7 @@ import torch
 
 from scpviz import datasets, models
 from scpviz.consolidation import Consolidation
-from scpviz.training import History, train_sequence
+from scpviz.training import EpochEnd, History, HyperParams, train_sequence, train_task
 
 
 def two_tasks(n=300):
@@ -128,6 +128,69 @@ def test_divergence_names_task_and_epoch():
                          tasks[1].y_test, dataset="toy")
     with pytest.raises(FloatingPointError, match=r"task 2 \('B'\), epoch 1.*smaller lam"):
         train_sequence(models.MLP(3, (4,), 2), tasks, progress=False)
+
+
+def test_one_callback_type_for_both_trainers():
+    tasks = two_tasks(60)
+    seen = []
+    h = train_sequence(models.MLP(3, (8,), 2, seed=0), tasks, consolidation=Consolidation("mas", lam=1.0), epochs=2,
+                       lr=1e-2, batch_size=20, progress=False, on_epoch=seen.append)
+    assert all(isinstance(e, EpochEnd) and e.history is h for e in seen)
+    assert [(e.task, e.name, e.epoch, e.epochs) for e in seen] == [(0, "A", 1, 2), (0, "A", 2, 2), (1, "B", 1, 2),
+                                                                   (1, "B", 2, 2)]
+    assert [(e.loss, e.penalty) for e in seen] == [(p["loss"], p["penalty"]) for p in h.points]
+    assert seen[0].penalty == 0.0 and seen[-1].penalty > 0.0  # eq 17 is on from the second task
+    # the callback sees the point of its own epoch: the History grows by one between calls
+    counts = []
+    train_sequence(models.MLP(3, (8,), 2, seed=0), tasks, epochs=2, progress=False,
+                   on_epoch=lambda e: counts.append(len(e.history.points)))
+    assert counts == [1, 2, 3, 4]
+    ends = []
+    log = train_task(models.MLP(3, (8,), 2, seed=0), tasks[0], epochs=3, lr=1e-2, batch_size=20, progress=False,
+                     on_epoch=ends.append)
+    assert [(e.task, e.name, e.epoch, e.history) for e in ends] == [(0, "A", 1, None), (0, "A", 2, None),
+                                                                    (0, "A", 3, None)]
+    assert [e.loss for e in ends] == log["loss"] and [e.penalty for e in ends] == log["penalty"]
+
+
+def test_train_task_is_the_sequence_loop_on_one_task():
+    # with seed 0 the first epoch of both draws its batch order from a generator seeded 0
+    task = two_tasks(60)[0]
+    a, b = models.MLP(3, (8,), 2, seed=0), models.MLP(3, (8,), 2, seed=0)
+    log = train_task(a, task, epochs=1, lr=1e-2, batch_size=20, seed=0, progress=False)
+    h = train_sequence(b, [task], epochs=1, lr=1e-2, batch_size=20, seed=0, progress=False)
+    assert log["loss"] == [h.points[0]["loss"]]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_hparams_object_and_keywords_are_the_same_run():
+    tasks = two_tasks(60)
+    kw = dict(epochs=2, lr=1e-2, batch_size=20, optimizer_reset="epoch", seed=3)
+    a = train_sequence(models.MLP(3, (8,), 2, seed=0), tasks, progress=False, **kw)
+    b = train_sequence(models.MLP(3, (8,), 2, seed=0), tasks, hparams=HyperParams(**kw), progress=False)
+    c = train_sequence(models.MLP(3, (8,), 2, seed=0), tasks, hparams=HyperParams(**{**kw, "lr": 1.0}), lr=1e-2,
+                       progress=False)  # a keyword overrides the field
+    assert a.points == b.points == c.points and a.config == b.config == c.config
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        train_sequence(models.MLP(3, (8,), 2), tasks, epoch=2, progress=False)
+    with pytest.raises(TypeError, match="hparams"):
+        train_task(models.MLP(3, (8,), 2), tasks[0], hparams={"epochs": 2}, progress=False)
+    with pytest.raises(ValueError, match="optimizer_reset='epoch'"):
+        m = models.MLP(3, (8,), 2)
+        train_task(m, tasks[0], optimizer=torch.optim.SGD(m.parameters(), lr=0.1), optimizer_reset="epoch")
+    with pytest.raises(ValueError, match="augment"):
+        HyperParams(augment="flip")
+
+
+def test_task_without_training_data_is_refused_before_training():
+    tasks = two_tasks(60)
+    tasks[1] = datasets.Task("B", tasks[1].x_train[:0], tasks[1].y_train[:0], tasks[1].x_test, tasks[1].y_test,
+                             dataset="toy")
+    model = models.MLP(3, (4,), 2, seed=0)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="'B' has no training data"):
+        train_sequence(model, tasks, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
 
 
 def test_reconstruction_objective():

@@ -115,8 +115,6 @@ def convergence_explorer(X, Y, max_slices=1000, n_seeds=20, seed=0, reference=No
 
     tag(box, "convergence-explorer", slider, out)
     def draw():
-        import matplotlib.pyplot as plt
-
         fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
         plots.plot_sliced_convergence(result, reference=reference, ax=a0)
         j = int(np.searchsorted(Ls, slider.value))

@@ -35,8 +35,6 @@ def importance_explorer(model, data, layers=None, n_slices_options=(1, 3, 10, 30
     ipywidgets.VBox
         Attributes ``n_slices``, ``layer`` (controls), ``gamma`` (Γ_L shown), ``exact``, ``figure``.
     """
-    import matplotlib.pyplot as plt
-
     layers = layers or {"output": None}
     cache = {}
     L_s = W.SelectionSlider(options=list(n_slices_options), value=100 if 100 in n_slices_options
