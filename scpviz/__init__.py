@@ -14,9 +14,10 @@ Layers (each imports only from the layers above it)::
     training                    the engine over task sequences; objectives, metrics, History
     experiments                 the registry: one module per paper experiment (§5)
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
+    studies                     analyses beyond one sweep: the Figure 4 study of run variants × λ × remedies
     teaching                    toy problems, Taylor checks, bug gallery, diagnostics
-    viz                         style, plots and widgets by subject, experiment figures, schematics
-    cli, gallery, assignments   python -m scpviz list | run | sweep | info | gallery | assignments
+    viz                         style, plots and widgets by subject, Markdown tables, experiment figures, schematics
+    cli, gallery, assignments   python -m scpviz list | run | sweep | study | info | gallery | assignments
 """
 
 __version__ = "0.3.0"

@@ -5,6 +5,7 @@
 * ``sweep EXPERIMENT`` — the grid methods × λ × L × seeds into a resumable cache, on a backend (serial,
   processes, Ray); λ chosen on validation; ``--export`` writes one results file;
 * ``info`` — versions, device, mode, and which dataset would be used;
+* ``study figure4`` — the Figure 4 study (auto-encoder run variants × λ × remedies) into a resumable cache;
 * ``gallery OUT`` — every notebook executed and rendered to HTML (a static gallery).
 
 Each experiment's flags come from its options (:attr:`scpviz.experiments.base.Experiment.options`), so a new
@@ -22,7 +23,7 @@ import sys
 from . import __version__
 from .config import MODES
 
-__all__ = ["main", "build_parser", "info_lines", "list_lines", "sweep_configs"]
+__all__ = ["main", "build_parser", "info_lines", "list_lines", "sweep_configs", "study_configs"]
 
 
 def info_lines(root=None) -> list[str]:
@@ -155,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_gal.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
     p_gal.set_defaults(func=_cmd_gallery)
 
+    p_st = sub.add_parser("study", help="a study beyond one sweep (figure4: the auto-encoder run variants × λ × "
+                                        "remedies of notebook 07b) into a resumable cache")
+    p_st.add_argument("name", choices=["figure4"], help="which study")
+    p_st.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
+    p_st.add_argument("--export", default=None, help="also write all runs to one .json.gz")
+    p_st.add_argument("--variants", nargs="+", default=None, help="default: every variant and remedy")
+    p_st.add_argument("--reset-test", action="store_true", help="also the blind-reset runs")
+    p_st.add_argument("--seeds", nargs="+", type=int, default=None, help="digit orders (default 0 1 2)")
+    p_st.add_argument("--backend", choices=["serial", "processes", "ray"], default="processes")
+    p_st.add_argument("--workers", type=int, default=2)
+    p_st.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
+    p_st.add_argument("--dry-run", action="store_true", help="only count the runs")
+    p_st.set_defaults(func=_cmd_study)
+
     p_as = sub.add_parser("assignments", help="course assignments: regenerate the student versions (nbgrader)")
     p_as.add_argument("action", choices=["release", "list"], help="release: nbgrader generate_assignment for each "
                                                                    "source; list: the assignments")
@@ -226,6 +241,38 @@ def _cmd_gallery(args) -> int:
     return 0
 
 
+def study_configs(args) -> list:
+    """The run configs of ``python -m scpviz study figure4 ...`` (what ``--dry-run`` counts)."""
+    from .studies import figure4
+
+    seeds = args.seeds if args.seeds is not None else list(figure4.STUDY_SEEDS)
+    return (figure4.study_configs(args.variants, seeds, data_root=args.data)
+            + (figure4.reset_configs(seeds, data_root=args.data) if args.reset_test else []))
+
+
+def _cmd_study(args) -> int:
+    import shlex
+
+    from .studies import figure4
+    from .sweeps import export_results, run_configs
+    from .viz.tables import format_reset_table, format_study_table
+
+    cfgs = study_configs(args)
+    if args.dry_run:
+        print(f"study {args.name}: {len(cfgs)} runs")
+        return 0
+    hists = run_configs(cfgs, args.cache, backend=args.backend, workers=args.workers, progress=True, threads=1)
+    results = list(zip(cfgs, hists))
+    rows = figure4.study_rows(results)
+    print(format_study_table(rows, figure4.chosen_rows(rows)))
+    if args.reset_test:
+        print(format_reset_table(figure4.reset_rows(results)))
+    if args.export:
+        cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
+        print(f"exported {len(results)} runs to {export_results(results, args.export, compact=lambda c: False, command=cmd)}")
+    return 0
+
+
 def _cmd_assignments(args) -> int:
     from .assignments import assignment_names, release
 
@@ -258,7 +305,8 @@ def _cmd_run(args) -> int:
 
     import matplotlib
     matplotlib.use("Agg")
-    from .sweeps import cached_run, format_table, summarize
+    from .sweeps import cached_run, summarize
+    from .viz.tables import format_table
     from .viz.figures import draw_figures
 
     exp, mode, overrides = _setup(args)
@@ -327,7 +375,8 @@ def sweep_configs(argv) -> list:
 def _cmd_sweep(args) -> int:
     import shlex
 
-    from .sweeps import choose_lambda, export_results, format_table, make_grid, summarize, sweep
+    from .sweeps import choose_lambda, export_results, make_grid, summarize, sweep
+    from .viz.tables import format_table
 
     kwargs = _grid_kwargs(args)
     exp, mode = get_experiment(kwargs["experiment"]), kwargs["mode"]

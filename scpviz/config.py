@@ -3,7 +3,7 @@
 Three modes, chosen once with ``SCPVIZ_MODE`` (or per call with ``mode=``):
 
 * ``quick`` — CI: seconds, every code path;
-* ``teach`` — **the default**: every notebook runs in minutes on a 2-core laptop CPU and still shows the
+* ``teach`` — **the default**: every notebook runs in minutes on a laptop CPU and still shows the
   phenomenon (forgetting without consolidation, and what consolidation does);
 * ``paper`` — the paper's settings, for a GPU; opt-in. Paper-budget numbers reach the notebooks as shipped
   results, so nothing a user runs by default starts a paper-budget job.
@@ -88,7 +88,7 @@ def get_mode(value: str | None = None) -> str:
         if v not in MODES:
             raise ValueError(f"mode={value!r} is not a mode: choose one of {valid} ({why}).")
         return v
-    if os.environ.get("SCPVIZ_QUICK", "").strip():   # removed in 0.3.0: say so rather than run in another mode
+    if os.environ.get("SCPVIZ_QUICK", "").strip():   # set but not read: fail rather than silently run another mode
         raise ValueError(f"SCPVIZ_QUICK is no longer read (removed in scpviz 0.3.0): set {MODE_ENV}=quick instead, "
                          "and unset SCPVIZ_QUICK.")
     env = os.environ.get(MODE_ENV, "").strip().lower()
@@ -225,6 +225,7 @@ class Budget:
             ) from None
 
     def as_dict(self) -> dict:
+        """The budget's values as a plain (mutable) dict."""
         return dict(self.values)
 
 
@@ -238,7 +239,7 @@ def select_budget(name: str, table: Mapping[str, Mapping[str, Any]], mode: str |
 
 
 # The notebooks that are not experiments. paper = the paper's settings; teach = minutes on a laptop CPU;
-# quick = what CI affords on 2 cores while still exercising every code path.
+# quick = what CI affords while still exercising every code path.
 BUDGETS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({
     "distances": {
         "paper": dict(n_grid=8001, n_taus=401, n_points=2000, max_slices=1000, n_seeds=20),

@@ -24,6 +24,8 @@ Conventions
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -33,7 +35,33 @@ from . import methods
 from .importance.scp import _check_n_slices
 from .distances import sliced_cramer_squared
 
-__all__ = ["Consolidation", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
+__all__ = ["Consolidation", "Consolidator", "merge_weights", "kl_replay", "mas_replay", "sliced_cramer_replay"]
+
+
+@runtime_checkable
+class Consolidator(Protocol):
+    """What the training engine (:mod:`scpviz.training.engine`) calls on whatever preserves old tasks.
+
+    :class:`Consolidation` (a quadratic penalty on the importances, eq 17 and 20) and
+    :class:`scpviz.replay.ReplayConsolidation` (the replay regularizers on stored inputs, eq 6 and 14) both are one;
+    a new way to preserve a task is another class with these five members.
+    """
+
+    @property
+    def active(self) -> bool:
+        """Whether the penalty is on (something consolidated and λ > 0)."""
+
+    def consolidate(self, model, data):
+        """Finish a task: remember what must be preserved of it (its training ``data``)."""
+
+    def penalty(self, model) -> torch.Tensor:
+        """The penalty at the model's current parameters (a scalar tensor)."""
+
+    def add_penalty_grad_(self, model) -> None:
+        """Add the penalty's gradient to each parameter's ``.grad``."""
+
+    def config(self) -> dict:
+        """The options, as plain values (recorded in the History)."""
 
 
 class _QuadraticPenalty(torch.autograd.Function):

@@ -3,7 +3,7 @@ reader sees every figure without running anything (``python -m scpviz gallery OU
 
 Runs from a checkout (the notebooks are not part of the installed package). Uses nbclient to execute and
 nbconvert to render — both come with JupyterLab (the ``dev`` extra). Widget state is not captured: nbclient's capture
-of ``Output`` widgets deadlocked on the explorers here (kernel and client both idle until the timeout), and a static
+of ``Output`` widgets deadlocks on the explorers (kernel and client both idle until the timeout), and a static
 page cannot move a slider anyway; each explorer's first figure lands in the page as an ordinary output.
 """
 

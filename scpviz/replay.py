@@ -5,7 +5,7 @@ eq 6, E_x ½ (‖φ(x; θ)‖² − ‖φ(x; θ*)‖²)², and SCP's eq 14, SC�
 expansions at θ* give the diagonal importances Ω and Γ (eq 7, eq 19) — local, and blind to weights whose
 derivative vanishes at θ* (:mod:`scpviz.teaching.diagnostics`). :class:`ReplayConsolidation` keeps
 ``per_task`` inputs of every finished task and adds λ × the regularizer on them to the loss instead, a remedy
-beyond the paper (issue 17) that trades a tiny memory for an objective that is not local.
+beyond the paper that trades a tiny memory for an objective that is not local.
 
 It has the interface the training engine uses (``consolidate``, ``active``, ``penalty``, ``add_penalty_grad_``,
 ``config``), so it drops in wherever a :class:`~scpviz.consolidation.Consolidation` goes.

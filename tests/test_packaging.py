@@ -100,8 +100,7 @@ def test_every_notebook_is_in_the_readme_table():
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
 LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"methods"}, {"consolidation", "replay"},
-          {"training"},
-          {"experiments"}, {"sweeps"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
+          {"training"}, {"experiments"}, {"sweeps"}, {"studies"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
 
 
 def _layer(top):
@@ -145,8 +144,7 @@ def test_layer_list_in_the_package_docstring_is_true():
     doc = scpviz.__doc__
     order = [doc.index(f"\n    {names_line}") for names_line in
              ("config", "datasets, models", "distances", "importance", "methods", "consolidation", "training",
-              "experiments",
-              "sweeps", "teaching", "viz", "cli")]
+              "experiments", "sweeps", "studies", "teaching", "viz", "cli")]
     assert order == sorted(order)
     tops = {p.stem if p.is_file() else p.name for p in (ROOT / "scpviz").iterdir()
             if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.stem != "__init__"}
@@ -234,3 +232,45 @@ def test_no_import_cycles_anywhere_in_the_package():
             visit(v)
     assert not cycles, f"import cycles: {cycles}"
     assert "scpviz.datasets.registry" in graph["scpviz.datasets"]   # the mirror is of the package as it is
+
+
+def _readme_package_map():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## The package")[1].split("```")[1]
+    folders, current = {}, None
+    for line in block.splitlines():
+        if line.startswith("scpviz/"):
+            current = line.split()[0]
+            folders.setdefault(current, "")
+        if current:
+            folders[current] += " " + line.replace(current, "", 1) if line.startswith("scpviz/") else " " + line
+    return folders
+
+
+def test_the_readme_package_map_names_every_module_and_only_real_ones():
+    """Every module of scpviz appears in README's package map (a top-level file by its path, a module of a folder by
+    its file name — or, inside a sub-folder like plots/, by its stem), and every .py the map names exists."""
+    import re
+
+    folders = _readme_package_map()
+    missing = []
+    for path in sorted((ROOT / "scpviz").rglob("*.py")):
+        rel = path.relative_to(ROOT / "scpviz")
+        if rel.name in ("__init__.py", "__main__.py") and len(rel.parts) <= 2:
+            continue
+        if len(rel.parts) == 1:
+            ok = f"scpviz/{rel.name}" in folders
+        else:
+            text = folders.get(f"scpviz/{rel.parts[0]}/", "")
+            if len(rel.parts) == 2:
+                ok = re.search(rf"\b{re.escape(rel.name)}\b", text) is not None
+            else:   # scpviz/viz/plots/continual.py: "plots/ (... continual ...)"
+                sub = rel.parts[1]
+                ok = rel.name == "__init__.py" or (f"{sub}/" in text and re.search(
+                    rf"{re.escape(sub)}/ \([^)]*\b{re.escape(rel.stem)}\b", text) is not None)
+        if not ok:
+            missing.append(str(rel))
+    assert not missing, f"modules missing from README's package map: {missing}"
+    for folder, text in folders.items():
+        for name in re.findall(r"\b([a-z_0-9]+\.py)\b", text):
+            assert any((ROOT / "scpviz").rglob(name)), f"{folder}: {name} does not exist in scpviz/"

@@ -100,3 +100,11 @@ def test_replay_in_the_engine_and_bad_input():
                        (dict(n_slices=0), "n_slices")):
         with pytest.raises(ValueError, match=match):
             ReplayConsolidation(**bad)
+
+
+def test_both_ways_of_preserving_a_task_are_what_the_engine_calls():
+    from scpviz.consolidation import Consolidation, Consolidator
+    from scpviz.replay import ReplayConsolidation
+
+    assert isinstance(Consolidation("scp"), Consolidator) and isinstance(ReplayConsolidation("mas"), Consolidator)
+    assert not isinstance(object(), Consolidator)

@@ -142,6 +142,7 @@ class Augmentation:
 
     @property
     def is_identity(self) -> bool:
+        """True when no op is on (no crop, no flip, no Cutout): applying it would change nothing."""
         return self.crop_padding == 0 and not self.flip and self.cutout == 0
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -39,14 +39,17 @@ class ImageDataset:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes: the largest training label + 1."""
         return int(self.y_train.max().item()) + 1
 
     @property
     def image_shape(self) -> tuple:
+        """Shape of one image, e.g. ``(1, 28, 28)``."""
         return tuple(self.x_train.shape[1:])
 
     @property
     def is_fallback(self) -> bool:
+        """True unless these are the real MNIST images (a stand-in or the sklearn digits)."""
         return self.name != MNIST_NAME
 
     def __repr__(self) -> str:
@@ -88,10 +91,12 @@ class Task:
 
     @property
     def input_shape(self) -> tuple:
+        """Shape of one input, e.g. ``(784,)`` for the MLPs or ``(1, 32, 32)`` for a convnet."""
         return tuple(self.x_train.shape[1:])
 
     @property
     def device(self) -> torch.device:
+        """The device the task's tensors are on."""
         return self.x_train.device
 
     def __repr__(self) -> str:

@@ -3,12 +3,11 @@ markings, sidewalks, fences, trees, poles with signs, cars, pedestrians, cyclist
 the road over hills (the horizon moves with the position), in a **summer** and a **winter** appearance (snow on the
 ground, the sidewalks and the roofs, a leaden sky, white trees, lower contrast). As under real snow, the seasons
 disagree on what a colour means — the packed-snow road has a summer sidewalk's grey, snowy sidewalks a summer lane
-marking's white, the winter sky a summer road's grey — so learning winter overwrites what summer needed (without that
-a network forgot almost nothing of summer: 3 points of Dice in the first version). The frames are *written in the
-SYNTHIA layout and encoding* (8-bit RGB PNGs, 16-bit label PNGs with the class id in the first channel) so that the
-real loader,
-:func:`scpviz.datasets.synthia.load_synthia`, is what reads them. Deterministic from a seed. Every result made on it
-is named "SYNTHIA-style scenes (stand-in for SYNTHIA-SEQS-01)".
+marking's white, the winter sky a summer road's grey — so learning winter overwrites what summer needed (seasons
+that agree on what colours mean leave little to forget, and so nothing for a penalty to keep). The frames are
+*written in the SYNTHIA layout and encoding* (8-bit RGB PNGs, 16-bit label PNGs with the class id in the first
+channel) so that the real loader, :func:`scpviz.datasets.synthia.load_synthia`, is what reads them. Deterministic
+from a seed. Every result made on it is named "SYNTHIA-style scenes (stand-in for SYNTHIA-SEQS-01)".
 """
 
 from __future__ import annotations

@@ -11,10 +11,25 @@ __all__ = ["is_torch", "as_tensor", "common_dtype", "as_output", "check_p", "gri
 
 
 def is_torch(*xs) -> bool:
+    """True if any of ``xs`` is a torch tensor (then the distances return tensors)."""
     return any(isinstance(x, torch.Tensor) for x in xs)
 
 
 def as_tensor(x, name: str, dtype=None) -> torch.Tensor:
+    """``x`` as a floating-point tensor (float64 unless ``x`` is a float tensor or ``dtype`` is given).
+
+    Parameters
+    ----------
+    x : array-like or Tensor
+    name : str
+        Its name in error messages.
+    dtype : torch.dtype, optional
+
+    Raises
+    ------
+    ValueError
+        For non-numeric input, NaN or infinite values, naming ``name``.
+    """
     if isinstance(x, torch.Tensor):
         t = x
         if dtype is not None:
@@ -36,10 +51,12 @@ def as_tensor(x, name: str, dtype=None) -> torch.Tensor:
 
 
 def common_dtype(*ts) -> torch.dtype:
+    """float32 when all ``ts`` are float32, else float64."""
     return torch.float32 if all(t.dtype == torch.float32 for t in ts) else torch.float64
 
 
 def as_output(value: torch.Tensor, torch_in: bool):
+    """``value`` as a tensor if the inputs were tensors (``torch_in``), else a NumPy array (a float for a scalar)."""
     if torch_in:
         return value
     v = value.detach().cpu().numpy()
@@ -47,12 +64,29 @@ def as_output(value: torch.Tensor, torch_in: bool):
 
 
 def check_p(p, name: str = "p") -> float:
+    """``p`` as a float; ``ValueError`` unless it is a number ≥ 1 (where the distances are metrics)."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not p >= 1:
         raise ValueError(f"{name}={p!r} must be a number >= 1 (the distance is only a metric for p >= 1).")
     return float(p)
 
 
 def grid_inputs(p0, p1, x):
+    """Check and convert two densities sampled on the grid ``x`` for the grid distances.
+
+    Parameters
+    ----------
+    p0, p1 : array-like or Tensor, shape (..., n)
+        Non-negative densities on ``x`` (any leading batch axes); need not be normalised.
+    x : array-like or Tensor, shape (n,)
+        A strictly increasing grid of at least 2 points.
+
+    Returns
+    -------
+    p0, p1, x : Tensor
+        In one dtype (:func:`common_dtype`), the densities normalised to mass 1 (trapezoidal rule).
+    torch_in : bool
+        Whether any input was a tensor (:func:`as_output`).
+    """
     torch_in = is_torch(p0, p1, x)
     x_t = as_tensor(x, "x")
     p0_t, p1_t = as_tensor(p0, "p0"), as_tensor(p1, "p1")
@@ -73,6 +107,7 @@ def grid_inputs(p0, p1, x):
 
 
 def normalise(d, x, name):
+    """``d`` divided by its trapezoidal mass on ``x`` (per leading index); ``ValueError`` if a mass is 0."""
     mass = torch.trapezoid(d, x, dim=-1)
     if bool((mass <= 0).any()):
         raise ValueError(f"{name} is zero everywhere on the grid (no mass to normalise).")
@@ -80,6 +115,7 @@ def normalise(d, x, name):
 
 
 def cdf_on_grid(d, x):
+    """The CDF of density ``d`` at every point of ``x`` (cumulative trapezoid from 0, clamped to [0, 1])."""
     c = torch.cumulative_trapezoid(d, x, dim=-1)
     c = torch.cat([torch.zeros_like(c[..., :1]), c], dim=-1)
     return c.clamp(0.0, 1.0)

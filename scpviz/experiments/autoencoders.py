@@ -19,7 +19,7 @@ __all__ = ["AutoEncoders", "PAPER_ORDER", "seed_order"]
 
 PAPER_ORDER = (2, 7, 4, 0, 9, 1, 6, 5, 8, 3)  # the order of the paper's example (Figure 4a)
 _NET_DEFAULTS = dict(activation="relu", init="default", bias=True)
-# options added after the shipped GPU results, at the values those runs had (AutoEncoders.later_options)
+# the options the shipped GPU results' configs lack, at the values those runs used (AutoEncoders.later_options)
 _LATER_DEFAULTS = dict(_NET_DEFAULTS, loss=RECONSTRUCTION_LOSSES[0], penalty="quadratic", replay_per_task=10,
                        neighbourhood=0, neighbourhood_scale=0.1, reset_test=False)
 _COMMON = dict(alpha=0.75, optimizer_reset="task", dataset="mnist", layer="output", snapshots=False, **_LATER_DEFAULTS)
@@ -43,13 +43,14 @@ def seed_order(order, seed: int) -> list:
 
 
 class AutoEncoders(Experiment):
+    """§5.2, Figure 4: one auto-encoder learns the MNIST digits one after another (no EWC: no class probabilities)."""
     name = "autoencoders"
     title = "Sequential auto-encoders on single digits"
     paper = "§5.2, Figure 4"
     objective = RECONSTRUCTION
     has_class_probabilities = False  # so no EWC (the paper: it needs class probabilities)
-    # options added after the shipped GPU grids were made (activation, init, bias, loss, penalty, ...), with the
-    # values those runs had
+    # the options the shipped GPU grids' configs lack (activation, init, bias, loss, penalty, ...), at the values
+    # those runs used, so that their configs read back equal to today's
     later_options = _LATER_DEFAULTS
     options = (
         Option("order", "--order", int, "digit order (default: the budget's; seeds > 0 permute it)", nargs="+"),
@@ -81,7 +82,7 @@ class AutoEncoders(Experiment):
         "paper": dict(_COMMON, order=PAPER_ORDER, epochs=50, n_slices=100, batch_size=100, lr=1e-4,
                       hidden=(1024, 1024, 1024), code=256, n_train=None, n_val=500, n_test=None,
                       seeds=tuple(range(10)), lams=PAPER_LAMBDAS),
-        # a 2-core CPU, seconds a run: all ten digits, a narrower network, fewer images and epochs
+        # sized for a laptop CPU: all ten digits, a narrower network, fewer images and epochs
         "teach": dict(_COMMON, order=PAPER_ORDER, epochs=5, n_slices=100, batch_size=50, lr=1e-3,
                       hidden=(256,), code=64, n_train=1000, n_val=100, n_test=200, seeds=(0,),
                       lams={"mas": (10.0,), "scp": (1e5,)}),
@@ -103,6 +104,8 @@ class AutoEncoders(Experiment):
         return cfg
 
     def validate(self, cfg):
+        """Reject a neighbourhood with the replay penalty (it has no importance) and negative replay or
+        neighbourhood settings."""
         if cfg.get("penalty") == "replay" and cfg.get("neighbourhood"):
             raise ValueError("neighbourhood applies to the quadratic penalty's importance; with penalty='replay' "
                              "there is no importance: leave neighbourhood at 0.")
@@ -111,17 +114,22 @@ class AutoEncoders(Experiment):
             raise ValueError("replay_per_task must be >= 1, neighbourhood >= 0 and neighbourhood_scale >= 0.")
 
     def tasks(self, cfg, device):
+        """One task per digit of ``cfg["order"]`` (:func:`scpviz.datasets.digit_tasks`), the images flattened."""
         ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         return digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"])
 
     def model(self, cfg, tasks):
+        """The :class:`~scpviz.models.AutoEncoder` of ``cfg`` (widths, code, activation, init, bias)."""
         return AutoEncoder(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], code=cfg["code"],
                            seed=cfg["seed"], **{k: cfg.get(k, v) for k, v in _NET_DEFAULTS.items()})
 
     def objective_for(self, cfg):
+        """Reconstruction with the training loss ``cfg["loss"]`` (:data:`~scpviz.training.RECONSTRUCTION_LOSSES`)."""
         return reconstruction_objective(cfg.get("loss", _LATER_DEFAULTS["loss"]))
 
     def consolidation(self, cfg, model, tasks):
+        """The quadratic penalty of eq 17 (importance at θ* or over its neighbourhood), or with
+        ``penalty="replay"`` the replay regularizer it approximates; at the output or, ``layer="code"``, the code."""
         # one batch per task for the importances: with K = 784 > L, scp_importance then squares each of the L VJPs
         # at once (Algorithm 1's cost, no per-slice gradient sums); a digit's graph is ~0.2 GB for the paper's network
         layer = model.encoder if cfg["layer"] == "code" else None

@@ -144,7 +144,7 @@ class Experiment:
         Keys of :data:`COMMON_OPTIONS` that mean nothing here (``hidden`` for a network without such widths):
         neither in the config nor on the command line.
     later_options : mapping
-        Options added after results were shipped, each with the value that runs made before it existed had;
+        Options that the configs of a shipped result file may lack, each with the value those runs used;
         :meth:`upgrade` adds them to a config read back from such a file, so that it equals the config the same
         run gets today.
     per_seed : tuple of str
@@ -175,6 +175,7 @@ class Experiment:
     # -- declarations
     @property
     def metric(self):
+        """The :class:`~scpviz.training.objectives.Metric` the experiment reports (its objective's)."""
         return self.objective.metric
 
     def all_options(self) -> tuple:

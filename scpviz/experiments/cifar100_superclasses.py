@@ -27,6 +27,8 @@ _COMMON = dict(alpha=0.75, batch_size=100, optimizer_reset="task", dataset="auto
 
 
 class Cifar100Superclasses(Experiment):
+    """§8.5, Figure 9: five tasks of CIFAR-100 super-classes (or the stand-in), a Wide-ResNet trained with crop,
+    flip and Cutout."""
     name = "cifar100_superclasses"
     title = "CIFAR-100 super-classes, five tasks of sub-classes, a Wide-ResNet with Cutout"
     paper = "§8.5, Figure 9"
@@ -48,10 +50,10 @@ class Cifar100Superclasses(Experiment):
         # paper gives no epochs or learning rate and ran once: 20 epochs a task as §8.4, Adam lr 1e-4 as §5, 3 seeds
         "paper": dict(_COMMON, depth=28, widen_factor=10.0, dropout=0.3, epochs=20, n_train=9500, n_val=500,
                       n_test=2000, n_slices=100, lr=1e-4, seeds=(0, 1, 2), lams=PAPER_LAMBDAS_CIFAR),
-        # a 2-core CPU, about a minute a run: WRN-10-0.5 (21 k weights), 1,000 images and 4 epochs per task
+        # sized for a laptop CPU: WRN-10-0.5 (21 k weights), 1,000 images and 4 epochs per task
         "teach": dict(_COMMON, depth=10, widen_factor=0.5, epochs=4, n_train=1000, n_val=200, n_test=500,
                       n_slices=50, lr=2e-3, seeds=(0,), lams=(1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3)),
-        # CI: seconds a run
+        # CI: the smallest run through every code path
         "quick": dict(_COMMON, depth=10, widen_factor=0.25, epochs=1, n_train=200, n_val=40, n_test=100,
                       n_slices=10, batch_size=50, lr=2e-3, seeds=(0,), lams=(1e0, 1e2)),
     }
@@ -65,12 +67,14 @@ class Cifar100Superclasses(Experiment):
     )
 
     def finalize(self, cfg):
+        """Resolve ``dataset="auto"`` (CIFAR-100 if its files are found, else the stand-in); ``flip`` as 0 or 1."""
         if cfg["dataset"] == "auto":
             cfg["dataset"] = resolve_auto("cifar100", cfg.data_root)
         cfg["flip"] = int(cfg["flip"])
         return cfg
 
     def validate(self, cfg):
+        """Reject a depth that is not 6 n + 4 and a negative crop padding or Cutout size."""
         if cfg["depth"] < 10 or (cfg["depth"] - 4) % 6:
             raise ValueError(f"depth={cfg['depth']} must be 6 n + 4 with n ≥ 1 (10, 16, 22, 28, ...).")
         for key in ("crop_padding", "cutout"):
@@ -78,6 +82,7 @@ class Cifar100Superclasses(Experiment):
                 raise ValueError(f"{key}={cfg[key]} must be ≥ 0 (0 switches it off).")
 
     def augment(self, cfg):
+        """The :class:`~scpviz.datasets.Augmentation` of ``cfg`` (crop, flip, Cutout); None when all are off."""
         aug = Augmentation(crop_padding=int(cfg["crop_padding"]), flip=bool(cfg["flip"]), cutout=int(cfg["cutout"]))
         return None if aug.is_identity else aug
 
@@ -92,9 +97,12 @@ class Cifar100Superclasses(Experiment):
         return load_superclass_standin(per_train, per_test, seed=0, device=device)
 
     def tasks(self, cfg, device):
+        """Five tasks, task i the i-th fine class of every super-class, labelled by super-class
+        (:func:`scpviz.datasets.superclass_tasks`)."""
         return superclass_tasks(self.dataset(cfg, device), n_tasks=5, n_train=cfg["n_train"], n_val=cfg["n_val"],
                                 n_test=cfg["n_test"], subset_seed=0)
 
     def model(self, cfg, tasks):
+        """The :class:`~scpviz.models.WideResNet` of ``cfg`` (depth, widen factor, dropout), 20 super-class outputs."""
         return WideResNet(depth=cfg["depth"], widen_factor=cfg["widen_factor"], n_classes=20, in_channels=3,
                           dropout=cfg["dropout"], seed=cfg["seed"])

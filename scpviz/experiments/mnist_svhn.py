@@ -22,6 +22,7 @@ _COMMON = dict(alpha=0.75, batch_size=100, optimizer_reset="task", dataset="mnis
 
 
 class MnistSvhn(Experiment):
+    """§8.4, Figure 7: MNIST, then SVHN (or the MNIST-M stand-in), with the VGG-like convnet of Figure 8."""
     name = "mnist_svhn"
     title = "MNIST, then SVHN, with a VGG-like convnet"
     paper = "§8.4, Figure 7"
@@ -44,10 +45,11 @@ class MnistSvhn(Experiment):
         "paper": dict(_COMMON, epochs=20, n_train=60000, n_val=5000, n_test=10000, n_slices=100,
                       channels=(32, 32, 64, 64), hidden=(128,), lr=1e-4, seeds=tuple(range(10)),
                       lams=PAPER_LAMBDAS_SVHN),
-        # a 2-core CPU, about 15 s a run: a narrower network, 2,000 images and 3 epochs per task
+        # sized for a laptop CPU: a narrower network, 2,000 images and 3 epochs per task
         "teach": dict(_COMMON, epochs=3, n_train=2000, n_val=500, n_test=1000, n_slices=100,
                       channels=(8, 8, 16, 16), hidden=(64,), lr=1e-3, seeds=(0,), lams=PAPER_LAMBDAS_SVHN),
-        # CI: a few seconds a run; batches of 50 so that BatchNorm's running statistics see 20 batches a task
+        # CI: the smallest run through every code path; batches of 50 so that BatchNorm's running statistics see
+        # 20 batches a task
         "quick": dict(_COMMON, epochs=2, n_train=500, n_val=100, n_test=200, n_slices=20, batch_size=50,
                       channels=(4, 4, 8, 8), hidden=(32,), lr=1e-3, seeds=(0,), lams=(1e2, 1e4)),
     }
@@ -61,10 +63,11 @@ class MnistSvhn(Experiment):
         FigureSpec("", "plot_average_metric", "rows", "average_accuracy"),
     )
 
-    # options added after the shipped grids were made, with the values those runs had
+    # the options the shipped grid's configs lack, at the values its runs used (see Experiment.later_options)
     later_options = dict(bn_freeze=False, bn_restore_test=False)
 
     def finalize(self, cfg):
+        """Resolve ``second="auto"``: SVHN if its files are found, else the MNIST-M stand-in."""
         if cfg["second"] == "auto":
             cfg["second"] = resolve_auto("svhn", cfg.data_root)
         return cfg
@@ -87,6 +90,7 @@ class MnistSvhn(Experiment):
         return on_task_end, None
 
     def validate(self, cfg):
+        """Reject images under 8 pixels and the MNIST stand-in (``digits``) paired with real SVHN."""
         if cfg["image_size"] < 8:
             raise ValueError(f"image_size={cfg['image_size']} must be at least 8 pixels.")
         if cfg["dataset"] == "digits" and cfg["second"] == "svhn":
@@ -94,6 +98,8 @@ class MnistSvhn(Experiment):
                              "data: use second='mnist_m' or dataset='mnist'.")
 
     def tasks(self, cfg, device):
+        """The two tasks, MNIST then SVHN or MNIST-M, as grayscale ``image_size`` images
+        (:func:`scpviz.datasets.domain_shift_tasks`)."""
         first = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         if cfg["second"] == "svhn":
             second, shared = load_svhn(root=self.data_root_of(cfg), device=device), False
@@ -107,6 +113,7 @@ class MnistSvhn(Experiment):
         return tasks
 
     def model(self, cfg, tasks):
+        """The :class:`~scpviz.models.VGGLike` network of ``cfg`` (Figure 8; widths, hidden units, dropout)."""
         return VGGLike(in_channels=1, image_size=cfg["image_size"], channels=cfg["channels"], hidden=cfg["hidden"],
                        n_classes=10, dropout=cfg["dropout"], seed=cfg["seed"])
 

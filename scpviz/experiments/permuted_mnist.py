@@ -19,6 +19,7 @@ _COMMON = dict(alpha=0.75, batch_size=100, optimizer_reset="task", dataset="mnis
 
 
 class PermutedMNIST(Experiment):
+    """§5.1, Figure 3: ten permuted-MNIST tasks learned in turn by the paper's MLP."""
     name = "permuted_mnist"
     title = "Ten permuted-MNIST tasks"
     paper = "§5.1, Figure 3"
@@ -29,18 +30,17 @@ class PermutedMNIST(Experiment):
         # the paper: 10 tasks, Adam lr 1e-4, batch 100, L = 100, 10 runs, λ cross-validated on {1e-3, ..., 1e9}
         "paper": dict(_COMMON, n_tasks=10, epochs=20, n_train=55000, n_val=5000, n_test=10000, n_slices=100,
                       hidden=(1024, 512, 256), lr=1e-4, seeds=tuple(range(10)), lams=PAPER_LAMBDAS),
-        # a 2-core CPU, about 20 s a run: the paper's network and ten tasks, fewer images and epochs (lr 1e-3,
-        # as the shipped CPU grid: with 120 steps a task 1e-4 barely trains); λ: the shipped grid's choices.
-        # Measured (seed 0, 8,000 images): none 54.5 %, EWC 88.3 %, MAS 87.4 %, SCP 87.6 %.
+        # sized for a laptop CPU: the paper's network and ten tasks, fewer images and epochs (lr 1e-3: with 120
+        # steps a task 1e-4 barely trains); λ: the shipped grid's choices (results: README, Results on real MNIST)
         "teach": dict(_COMMON, n_tasks=10, epochs=2, n_train=6000, n_val=1000, n_test=2000, n_slices=100,
                       hidden=(1024, 512, 256), lr=1e-3, seeds=(0,),
                       lams={"ewc": (1000.0,), "mas": (1.0,), "scp": (1000.0,)}),
-        # CI, and the explorers' live runs: well under a second a run
+        # CI, and the base of the explorers' live runs (``live`` overrides it)
         "quick": dict(_COMMON, n_tasks=3, epochs=1, n_train=2000, n_val=200, n_test=500, n_slices=20,
                       hidden=(128, 64), lr=1e-3, seeds=(0,), lams=(10.0, 1000.0)),
     }
-    # the explorer's live runs: 3-4 s each on the 2-core CPU; seed 0 on MNIST ends with none 78.0 % (old tasks lost
-    # 16.8 points), EWC 85.7 % (3.0), MAS 82.9 % (4.6), SCP 87.0 % (2.1) at the default λ
+    # the explorer's live runs: seconds on a laptop CPU (README, Performance), yet enough tasks and epochs that
+    # the old tasks are forgotten without consolidation and the penalties visibly keep them
     live = dict(n_tasks=5, epochs=3, n_train=4000, n_val=500, n_test=1000, hidden=(512, 256), n_slices=100)
     # validation-chosen on the shipped CPU grid (tests/experiments recompute them from the file)
     default_lams = {"ewc": 1000.0, "mas": 1.0, "scp": 1000.0}
@@ -51,11 +51,14 @@ class PermutedMNIST(Experiment):
     )
 
     def tasks(self, cfg, device):
+        """``n_tasks`` pixel permutations of the dataset, the first the identity
+        (:func:`scpviz.datasets.permuted_mnist_tasks`)."""
         ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         return permuted_mnist_tasks(ds, n_tasks=cfg["n_tasks"], seed=cfg["seed"], n_train=cfg["n_train"],
                                     n_test=cfg["n_test"], n_val=cfg["n_val"], subset_seed=0)
 
     def model(self, cfg, tasks):
+        """The :class:`~scpviz.models.MLP` of ``cfg["hidden"]`` on the flattened images, 10 outputs."""
         return MLP(in_features=tasks[0].x_train.shape[1], hidden=cfg["hidden"], n_classes=10, seed=cfg["seed"])
 
 

@@ -76,6 +76,7 @@ class RunConfig(dict):
     # -- what every run has
     @property
     def experiment(self) -> str:
+        """The experiment's registry name, e.g. ``"permuted_mnist"``."""
         return str(self["experiment"])
 
     @property
@@ -95,6 +96,7 @@ class RunConfig(dict):
 
     @property
     def seed(self) -> int:
+        """Seeds the initialisation, the batch order, the slices and the experiment's random stream."""
         return int(self["seed"])
 
     @property
@@ -109,14 +111,17 @@ class RunConfig(dict):
 
     @property
     def epochs(self) -> int:
+        """Epochs per task."""
         return int(self["epochs"])
 
     @property
     def lr(self) -> float:
+        """Adam's learning rate."""
         return float(self["lr"])
 
     @property
     def batch_size(self) -> int:
+        """Training batch size."""
         return int(self["batch_size"])
 
     # -- derived copies

@@ -30,6 +30,7 @@ _COMMON = dict(alpha=0.75, batch_size=8, optimizer_reset="task", dataset="auto",
 
 
 class SynthiaSegmentation(Experiment):
+    """§5.3, Figures 5 and 6: a U-Net segments SYNTHIA summer frames, then winter frames (or the stand-in's)."""
     name = "synthia_segmentation"
     title = "Semantic segmentation, SYNTHIA summer then winter, with a U-Net"
     paper = "§5.3, Figures 5 and 6"
@@ -52,8 +53,8 @@ class SynthiaSegmentation(Experiment):
         # frame size is not given (ours: 256 × 448, divisible by 16); λ grid: §5.1's, as the paper names none here
         "paper": dict(_COMMON, base=64, depth=4, height=256, width=448, epochs=100, n_train=None, n_val=50,
                       n_test=100, n_slices=100, lr=1e-4, seeds=tuple(range(10)), lams=PAPER_LAMBDAS_SYNTHIA),
-        # a 2-core CPU: a narrow U-Net on 48 × 72 frames of the stand-in; lr 5e-3 (at 1e-3 summer reached only 28 %
-        # Dice in 20 epochs, at 2e-3 44 %; 15 epochs at 5e-3: 52 %, about 35 s per run)
+        # sized for a laptop CPU: a narrow U-Net on 48 × 72 frames of the stand-in; lr 5e-3, because at 1e-3 or
+        # 2e-3 summer is still poorly learned after 20 epochs, more than this budget affords
         "teach": dict(_COMMON, base=12, depth=3, height=48, width=72, n_frames=140, epochs=15, n_train=100,
                       n_val=20, n_test=20, n_slices=50, lr=5e-3, seeds=(0,), lams=(1e-1, 1e0, 1e1, 1e2, 1e3)),
         # CI
@@ -72,17 +73,21 @@ class SynthiaSegmentation(Experiment):
     )
 
     def finalize(self, cfg):
+        """Resolve ``dataset="auto"``: SYNTHIA-SEQS-01 if found, else the stand-in."""
         if cfg["dataset"] == "auto":
             cfg["dataset"] = resolve_auto("synthia", cfg.data_root)
         return cfg
 
     def validate(self, cfg):
+        """Reject frame sizes under 8 pixels or not divisible by 2 ** depth (the U-Net's poolings)."""
         k = 2 ** cfg["depth"]
         if cfg["height"] % k or cfg["width"] % k or min(cfg["height"], cfg["width"]) < 8:
             raise ValueError(f"height={cfg['height']} and width={cfg['width']} must be ≥ 8 and divisible by {k} "
                              f"(2 ** depth, depth={cfg['depth']}).")
 
     def sequences(self, cfg, device):
+        """The summer and winter sequences at ``(height, width)``: SYNTHIA's, or the stand-in's, drawn with enough
+        frames for the budget."""
         size = (cfg["height"], cfg["width"])
         if cfg["dataset"] == "synthia":
             return [load_synthia(s, root=self.data_root_of(cfg), size=size, n_test=100, device=device)
@@ -94,12 +99,14 @@ class SynthiaSegmentation(Experiment):
                 for s in ("summer", "winter")]
 
     def tasks(self, cfg, device):
+        """Two tasks, summer then winter (:func:`scpviz.datasets.sequence_tasks`)."""
         seqs = self.sequences(cfg, device)
         name = SYNTHIA_STANDIN_NAME if cfg["dataset"] == "synthia_standin" else "SYNTHIA-SEQS-01"
         return sequence_tasks(seqs, names=["summer", "winter"], n_train=cfg["n_train"], n_val=cfg["n_val"],
                               n_test=cfg["n_test"], name=name)
 
     def model(self, cfg, tasks):
+        """The :class:`~scpviz.models.UNet` of ``cfg`` (``base`` channels, ``depth`` poolings), 13 classes."""
         return UNet(in_channels=3, n_classes=13, base=cfg["base"], depth=cfg["depth"], seed=cfg["seed"])
 
     def recorder(self, cfg, tasks, consolidation=None):
@@ -128,6 +135,8 @@ class SynthiaSegmentation(Experiment):
         return on_task_end, finish
 
     def consolidation(self, cfg, model, tasks):
+        """The penalty of eq 17: EWC's Fisher with a softmax per pixel and sampled labels; MAS and SCP preserve the
+        class map or, with ``layer="bottleneck"``, the U-Net's bottleneck."""
         layer = f"down.{cfg['depth']}" if cfg["layer"] == "bottleneck" else None
         return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
                              seed=cfg["seed"], layer=layer, fisher_labels="sample", per_position=True,

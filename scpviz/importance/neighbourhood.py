@@ -1,4 +1,4 @@
-"""Importance over a neighbourhood of θ* instead of at θ* (a remedy beyond the paper, issue 17).
+"""Importance over a neighbourhood of θ* instead of at θ* (a remedy beyond the paper).
 
 The penalties of eq 5, 7 and 17 use derivatives *at* θ*. A ReLU unit that is silent on the old task has zero
 derivative there, so every weight into and out of it gets importance 0 and may drift freely — until the unit

@@ -264,9 +264,10 @@ def scp_importance(model, data, n_slices=100, slices=None, layer=None, exact=Fal
     vjp : {"loop", "batched"}
         How the min(K, L) vector–Jacobian products of each batch are taken:
         one retained-graph backward each (``"loop"``), or all at once with
-        ``is_grads_batched`` (vmap). On a 2-core CPU the loop was the faster in
-        both regimes (the paper MLP with K = 10; a 784-D auto-encoder with
-        L = 100), so it is the default; try ``"batched"`` on a GPU.
+        ``is_grads_batched`` (vmap). The loop is the default, being the faster
+        on a CPU in both regimes (the paper MLP with K = 10; a 784-D auto-encoder
+        with L = 100; ``python -m benchmarks.accelerator`` times both); try
+        ``"batched"`` on a GPU.
     max_memory : int
         Bytes for the per-vector gradient sums (one parameter-sized tensor per
         vector). When min(K, L) vectors do not fit (an auto-encoder's K = 784 > L

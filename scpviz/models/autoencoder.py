@@ -69,6 +69,7 @@ class AutoEncoder(nn.Module):
         self.in_features = in_features
 
     def forward(self, x):
+        """Reconstructions in [0, 1], shape (N, in_features), of inputs (N, in_features) or images (flattened)."""
         if x.ndim > 2:
             x = x.flatten(1)
         if x.shape[-1] != self.in_features:

@@ -54,6 +54,7 @@ class MLP(nn.Sequential):
         return [m for m in self if isinstance(m, nn.ReLU)]
 
     def forward(self, x):
+        """Class scores (logits), shape (N, n_classes), of inputs (N, in_features) or images (flattened)."""
         if x.ndim > 2:
             x = x.flatten(1)
         if x.shape[-1] != self.in_features:

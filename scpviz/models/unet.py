@@ -71,6 +71,8 @@ class UNet(nn.Module):
         self.in_channels, self.n_classes, self.base, self.depth = in_channels, n_classes, base, depth
 
     def forward(self, x):
+        """Per-pixel class scores (N, n_classes, H, W) of frames (N, in_channels, H, W), H and W divisible by
+        2 ** depth."""
         k = 2 ** self.depth
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2] % k or x.shape[3] % k:
             raise ValueError(f"UNet expects frames (N, {self.in_channels}, H, W) with H and W divisible by {k} "

@@ -100,6 +100,7 @@ class VGGLike(nn.Module):
         return self.train(self.training)
 
     def train(self, mode: bool = True):
+        """``nn.Module.train``, except that BatchNorm layers stay in eval mode after :meth:`freeze_batchnorm`."""
         super().train(mode)
         if getattr(self, "batchnorm_frozen", False):
             for m in self.modules():
@@ -108,6 +109,7 @@ class VGGLike(nn.Module):
         return self
 
     def forward(self, x):
+        """Class scores (logits), shape (N, n_classes), of images (N, in_channels, image_size, image_size)."""
         if x.ndim != 4 or x.shape[1] != self.in_channels or tuple(x.shape[2:]) != (self.image_size,) * 2:
             raise ValueError(f"VGGLike expects images of shape (N, {self.in_channels}, {self.image_size}, "
                              f"{self.image_size}), got {tuple(x.shape)}; resize the images or set image_size.")

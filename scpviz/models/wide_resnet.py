@@ -95,6 +95,7 @@ class WideResNet(nn.Module):
         self.widths = widths
 
     def forward(self, x):
+        """Class scores (logits), shape (N, n_classes), of images (N, in_channels, H, W)."""
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"WideResNet expects images of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}.")
         h = F.relu(self.bn(self.blocks(self.conv(x))))

@@ -1,20 +1,18 @@
 """Sweeps over an experiment's grid (methods × λ × L × seeds): a content-addressed resumable cache, backends that
 scale out (serial, local processes, Ray), λ chosen on validation, summaries and the shipped result files.
 
-Modules: ``grid`` (the grid and :func:`sweep`), ``cache``, ``backends``, ``selection`` (choose λ, summarise,
-tables), ``comparison`` (forgetting / intransigence per method, differences paired by seed), ``export`` (result files, shipped grids).
+Their Markdown tables are in :mod:`scpviz.viz.tables`. Modules: ``grid`` (the grid and :func:`sweep`), ``cache``, ``backends``, ``selection`` (choose λ, summarise),
+``comparison`` (forgetting / intransigence per method, differences paired by seed), ``export`` (result files, shipped grids).
 """
 
 from .backends import BACKENDS, SweepWarning, run_configs
-from .comparison import (batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, format_batchnorm_restore_table,
-                         format_metrics_table, paired_difference)
+from .comparison import batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, paired_difference
 from .cache import CacheWarning, cached_run, config_key
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
-from .selection import choose_lambda, format_table, group_runs, row_metric, summarize
+from .selection import choose_lambda, group_runs, row_metric, summarize
 
 __all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key",
-           "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric", "format_table",
+           "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric",
            "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
-           "continual_metrics", "paired_difference", "format_metrics_table", "batchnorm_restore_rows",
-           "format_batchnorm_restore_table"]
+           "continual_metrics", "paired_difference", "batchnorm_restore_rows"]

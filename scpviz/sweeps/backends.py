@@ -5,8 +5,8 @@ Every backend goes through the same content-addressed cache (:mod:`scpviz.sweeps
 the entries that exist, sends only the missing runs out, and writes each entry as soon as its run comes back —
 so an interrupted sweep resumes in any backend, and a cluster's workers need no shared file system (only the
 data under ``$SCPVIZ_DATA``). Each parallel run gets ``threads`` torch threads (default: the cores shared out
-among the workers, so that they do not oversubscribe the CPU — two workers of two threads each on two cores ran
-6× slower than serial). torch's float reductions depend on the thread count, so a run's numbers match ``serial``
+among the workers, so that they do not oversubscribe the CPU: workers whose threads add up to more than the cores
+run slower together than one run alone). torch's float reductions depend on the thread count, so a run's numbers match ``serial``
 exactly when both use the same ``threads`` (tested), and to float rounding otherwise.
 
 ``processes`` starts fresh interpreters (multiprocessing's *spawn*): from a script of your own, call it under

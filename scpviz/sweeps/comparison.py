@@ -16,8 +16,7 @@ from scipy import stats
 from .. import methods as method_table
 from .selection import group_runs
 
-__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "format_metrics_table",
-           "batchnorm_restore_rows", "format_batchnorm_restore_table"]
+__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "batchnorm_restore_rows"]
 
 METRICS = ("final", "forgetting", "backward_transfer", "intransigence", "learning")
 
@@ -109,23 +108,6 @@ def paired_difference(results, chosen, a, b, split="test", metric="final") -> di
             "t": float(t), "p": float(p), "n": len(seeds)}
 
 
-def format_metrics_table(rows) -> str:
-    """A Markdown table of :func:`continual_metrics` rows (mean ± sd over seeds; percentage points for accuracy)."""
-    if not rows:
-        return "(no runs)"
-    m = rows[0]["metric"]
-    unit = " (points)" if m.unit == "%" else ""
-    head = ["method", "seeds", f"final average {m.name} ({m.direction})", f"forgetting{unit} (lower is better)",
-            f"backward transfer{unit} (higher is better)", f"intransigence vs none{unit} (lower is better)"]
-    lines = [" | ".join(head), "|".join(["---"] * len(head))]
-    for r in rows:
-        cells = [r["method"], str(len(r["seeds"])), m.format(r["final"]["mean"], r["final"]["sd"])]
-        for k in METRICS[1:4]:
-            cells.append("-" if r[k] is None else f"{r[k]['mean'] * m.scale:+.2f} ± {r[k]['sd'] * m.scale:.2f}")
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)
-
-
 def batchnorm_restore_rows(results) -> list:
     """One row per (method, λ) of runs that recorded the BatchNorm-restore test (``extras["bn_restore"]``, see
     :func:`scpviz.training.batchnorm_restore_test`): every task's final test metric as trained and with BatchNorm's
@@ -155,16 +137,3 @@ def batchnorm_restore_rows(results) -> list:
     return rows
 
 
-def format_batchnorm_restore_table(rows) -> str:
-    """A Markdown table of :func:`batchnorm_restore_rows`: each task as trained → with task 1's statistics."""
-    m = rows[0]["metric"]
-    names = rows[0]["task_names"]
-    head = ["method", "λ", "seeds"] + [f"{n}: as trained → task-1 statistics" for n in names]
-    lines = [" | ".join(head), "|".join(["---"] * len(head))]
-    for r in rows:
-        cells = [r["method"], "-" if r["method"] == "none" else f"{r['lam']:g}", str(r["n_seeds"])]
-        for j in range(len(names)):
-            cells.append(f"{m.format(r['now']['mean'][j], r['now']['sd'][j])} → "
-                         f"{m.format(r['restored']['mean'][j], r['restored']['sd'][j])}")
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)

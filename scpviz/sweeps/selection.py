@@ -15,7 +15,7 @@ from .. import methods as method_table
 from ..experiments import get
 from ..training import metric_named
 
-__all__ = ["group_runs", "choose_lambda", "summarize", "row_metric", "format_table"]
+__all__ = ["group_runs", "choose_lambda", "summarize", "row_metric"]
 
 _NOT_OPTIONS = {"experiment", "method", "seed", "snapshots"}
 
@@ -109,21 +109,3 @@ def row_metric(row):
     return metric_named(row["metric_name"], row["higher_is_better"], row.get("metric_unit"))
 
 
-def format_table(rows, chosen=None, split="test") -> str:
-    """A Markdown table of :func:`summarize` rows: every varying option, seeds, the final average metric (mean ±
-    sd, in the metric's unit) and, with ``chosen``, the validation score it was chosen by."""
-    if not rows:
-        return "(no runs)"
-    metric = row_metric(rows[0])
-    extra = sorted({k for r in rows for k in r["options"]} - {"lam", "n_slices"})
-    head = ["method", "λ", "L", *extra, "seeds", f"final average {split} {metric.name} (mean ± sd, {metric.direction})"]
-    if chosen is not None:
-        head.append("validation score")
-    lines = [" | ".join(head), "|".join(["---"] * len(head))]
-    for r in rows:
-        cells = [r["method"], f"{r['lam']:g}", str(r["n_slices"]) if r["n_slices"] else "-",
-                 *[str(r["options"].get(k, "-")) for k in extra], str(r["n_seeds"]), metric.format(r["mean"], r["sd"])]
-        if chosen is not None:
-            cells.append(metric.format(chosen[r["method"]]["score"]))
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)

@@ -46,6 +46,7 @@ class FlatModel:
         self.theta = torch.cat([p.detach().reshape(-1) for p in params.values()])
 
     def unflatten(self, theta) -> dict:
+        """``{name: tensor}``: the flat vector ``theta`` cut and reshaped into the model's parameters."""
         return {n: t.reshape(s) for n, t, s in zip(self.names, torch.split(theta, self.sizes), self.shapes)}
 
     def __call__(self, theta, x):

@@ -168,7 +168,7 @@ def riemannian_plane(model, x_a, x_b, y_b, extent=3.0, n=61, seed=0, n_slices=No
     a = np.linspace(-extent, extent, n)
     A, B = np.meshgrid(a, a, indexing="xy")
     loss_b = np.empty_like(A)
-    with torch.no_grad():  # n² forward passes of a tiny network: about a second
+    with torch.no_grad():  # n² forward passes of a tiny network, values only: no graph to keep
         for i, j in np.ndindex(A.shape):
             loss_b[i, j] = float(F.cross_entropy(flat(theta + float(A[i, j]) * u + float(B[i, j]) * w, x_b), y_b))
     U = torch.stack([u, w], 1)

@@ -1,4 +1,4 @@
-"""The causal test of a quadratic penalty's blind spot (issue 17): reset only the weights it cannot see.
+"""The causal test of a quadratic penalty's blind spot: reset only the weights it cannot see.
 
 A diagonal penalty λ Σ Γ_i (θ_i − θ*_i)² with Γ from derivatives at θ* cannot see weights with Γ_i ≈ 0 (those of
 units silent on the old task, :mod:`scpviz.teaching.diagnostics`). Whether their drift *causes* the old task's

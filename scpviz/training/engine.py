@@ -265,7 +265,7 @@ def _epochs(model, task, obj, hp: HyperParams, consolidation, generator, *, opti
     task : scpviz.datasets.Task
     obj : Objective
     hp : HyperParams
-    consolidation : Consolidation or None
+    consolidation : scpviz.consolidation.Consolidator or None
         Its penalty (eq 17) is added when it is active at the start of the task.
     generator : callable(epoch) -> torch.Generator
         The generator of the batch order and of ``hp.augment``'s draws for each epoch (counted from 0).
@@ -344,7 +344,7 @@ def train_task(model, task, *, hparams=None, objective="classification", consoli
     hparams : HyperParams, optional
         The training settings; default ``HyperParams()`` (one epoch, Adam with lr 1e-4, batch 100).
     objective : Objective or str
-    consolidation : Consolidation, optional
+    consolidation : scpviz.consolidation.Consolidator, optional
         Its penalty λ Σ Γ (θ − θ*)² (eq 17) is added once it has consolidated a task.
     optimizer : torch.optim.Optimizer, optional
         Re-use an optimizer (its state carries over); default a fresh Adam. Not with
@@ -401,7 +401,7 @@ def train_sequence(model, tasks, consolidation=None, *, hparams=None, objective=
     model : nn.Module
         Any model whose input fits the tasks' inputs.
     tasks : list of scpviz.datasets.Task
-    consolidation : Consolidation, optional
+    consolidation : scpviz.consolidation.Consolidator, optional
         ``consolidate`` is called on each finished task's **training** data
         (inputs, with labels when the task has them), never on validation or
         test data; its penalty λ Σ Γ (θ − θ*)² (eq 17) is active from the second task on.

@@ -84,6 +84,7 @@ class History:
 
     @property
     def n_trained(self) -> int:
+        """Number of tasks trained so far (0 before the first point)."""
         return 0 if not self.points else self.points[-1]["task"] + 1
 
     def _check_split(self, split):
@@ -158,9 +159,11 @@ class History:
 
     # -- serialisation
     def to_dict(self) -> dict:
+        """All fields as plain containers (:func:`dataclasses.asdict`); :meth:`from_dict` reads it back."""
         return dataclasses.asdict(self)
 
     def to_json(self, path=None) -> str:
+        """The history as JSON text, also written to ``path`` when given; :meth:`from_json` reads it back."""
         text = json.dumps(self.to_dict(), indent=1, default=_json_default)
         if path is not None:
             with open(path, "w") as f:
@@ -169,6 +172,8 @@ class History:
 
     @classmethod
     def from_dict(cls, d) -> "History":
+        """A History from :meth:`to_dict`'s dict; unknown keys are ignored, missing required ones raise
+        ``ValueError``."""
         fields = {f.name for f in dataclasses.fields(cls)}
         missing = {"config", "dataset", "task_names", "points"} - set(d)
         if missing:
@@ -177,6 +182,7 @@ class History:
 
     @classmethod
     def from_json(cls, text_or_path) -> "History":
+        """A History from :meth:`to_json`'s text or a path to a file holding it."""
         text = str(text_or_path)
         if not text.lstrip().startswith("{"):
             with open(text_or_path) as f:

@@ -57,6 +57,7 @@ class Metric:
 
     @property
     def direction(self) -> str:
+        """``"higher is better"`` or ``"lower is better"``, for labels."""
         return "higher is better" if self.higher_is_better else "lower is better"
 
     def format(self, value, sd=None) -> str:
@@ -70,7 +71,7 @@ ACCURACY = Metric("accuracy", "%", higher_is_better=True)
 L1_ERROR = Metric("mean ℓ1 reconstruction error", "", higher_is_better=False)
 DICE = Metric("mean Dice", "%", higher_is_better=True)
 METRICS = {m.name: m for m in (ACCURACY, L1_ERROR, DICE)}
-# names written by scpviz 0.1 before metrics had units (the shipped auto-encoder results)
+# other spellings of known metrics that result files record (ASCII "l1" in the shipped auto-encoder results)
 _LEGACY = {"mean l1 reconstruction error": L1_ERROR}
 
 
@@ -101,10 +102,12 @@ class Objective:
 
     @property
     def metric_name(self) -> str:
+        """The name of :attr:`metric`."""
         return self.metric.name
 
     @property
     def higher_is_better(self) -> bool:
+        """Whether a larger :attr:`metric` is better."""
         return self.metric.higher_is_better
 
 
@@ -118,7 +121,7 @@ def _recon_loss(out, x, y):
 
 
 # The reconstruction losses, named by how each term is reduced over an image's pixels (then averaged over images).
-# "bce-pixel-mean+l1-image-sum" is what RECONSTRUCTION has always used: the BCE term then weighs ≈ 1/784 of ℓ1.
+# "bce-pixel-mean+l1-image-sum" is RECONSTRUCTION's own loss, the default: the BCE term then weighs ≈ 1/784 of ℓ1.
 RECONSTRUCTION_LOSSES = ("bce-pixel-mean+l1-image-sum", "bce-image-sum+l1-image-sum", "bce-pixel-mean+l1-pixel-mean")
 
 

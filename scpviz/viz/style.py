@@ -40,6 +40,7 @@ def finish_axes(ax, xlabel, ylabel, title, legend=8):
 
 
 def to_numpy(x):
+    """``x`` as a NumPy array (a tensor detached and moved to the CPU)."""
     try:
         import torch
         if isinstance(x, torch.Tensor):

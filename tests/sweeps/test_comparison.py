@@ -4,6 +4,7 @@ import pytest
 
 from scpviz import experiments, sweeps
 from scpviz.training import History
+from scpviz.viz import tables
 
 cfg_of = experiments.get("permuted_mnist").config
 
@@ -40,7 +41,7 @@ def test_continual_metrics_match_hand_computations(grid):
         assert rows[m]["final"]["mean"] == pytest.approx(np.mean(final))
         assert rows[m]["final"]["sd"] == pytest.approx(np.std(final, ddof=1))
         assert rows[m]["learning"]["values"] == pytest.approx([(by[s][0][0] + by[s][1][1]) / 2 for s in (0, 1, 2)])
-    table = sweeps.format_metrics_table(list(rows.values()))
+    table = tables.format_metrics_table(list(rows.values()))
     assert "+40.00 ± 3.00" in table  # none: forgetting 0.40, 0.37, 0.43 → mean 40.00 points, sd 3.00
 
 
@@ -96,7 +97,7 @@ def test_batchnorm_restore_rows_average_the_recorded_tests():
     assert [(r["method"], r["n_seeds"]) for r in rows] == [("none", 2), ("scp", 2)]
     assert rows[0]["now"]["mean"] == pytest.approx([0.8, 0.7]) and rows[0]["restored"]["mean"] == pytest.approx([0.4, 0.2])
     assert rows[1]["restored"]["sd"] == pytest.approx([np.std([0.97, 0.99], ddof=1), np.std([0.5, 0.48], ddof=1)])
-    table = sweeps.format_batchnorm_restore_table(rows)
+    table = tables.format_batchnorm_restore_table(rows)
     assert "80.0 ± 14.1 % → 40.0 ± 14.1 %" in table and "a: as trained → task-1 statistics" in table
     with pytest.raises(ValueError, match="bn_restore_test=True"):
         sweeps.batchnorm_restore_rows(results[-1:])

@@ -7,6 +7,7 @@ import pytest
 from scpviz import experiments, sweeps
 from scpviz.sweeps import CacheWarning, cached_run, choose_lambda, config_key, summarize
 from scpviz.training import History
+from scpviz.viz.tables import format_table
 
 permuted_mnist_config = experiments.get("permuted_mnist").config
 
@@ -83,7 +84,7 @@ def test_choose_lambda_uses_validation_and_summarize():
     assert rows[0]["sd"] == pytest.approx(np.std([0.0, 0.1, 0.2], ddof=1))
     with pytest.warns(UserWarning, match="leaks test"):
         choose_lambda(results, split="test")
-    assert "mas" in sweeps.format_table(rows, chosen)
+    assert "mas" in format_table(rows, chosen)
 
 
 def test_real_sweep_quick_tiny(tmp_path):
@@ -178,11 +179,11 @@ def test_metric_names_follow_the_experiment():
     assert h.final_average_metric() == 42.0 and h.metric.unit == "" and not h.metric.higher_is_better
     with pytest.raises(ValueError, match="not an accuracy; use final_average_metric"):
         h.final_average_accuracy()
-    table = sweeps.format_table(summarize([(cfg, h)]))
+    table = format_table(summarize([(cfg, h)]))
     assert "mean ℓ1 reconstruction error" in table and "lower is better" in table and "%" not in table
     acc = fake_history(permuted_mnist_config("mas", 1.0, 0, mode="quick"), 0.8, 0.873)
     assert acc.final_average_accuracy() == acc.final_average_metric() == 0.873
-    table = sweeps.format_table(summarize([(acc.config, acc)]))
+    table = format_table(summarize([(acc.config, acc)]))
     assert "test accuracy" in table and "87.3 ± 0.0 %" in table
     # a History written by scpviz 0.1 (no unit recorded) reads back with the right metric
     d = {k: v for k, v in h.to_dict().items() if k != "metric_unit"}

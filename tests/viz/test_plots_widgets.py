@@ -319,7 +319,7 @@ def test_stability_plasticity_explorer_looks_runs_up():
 
 
 def _study_rows():
-    """Rows shaped like figure4_study.study_rows: variant × method × λ with final/forgetting/learning stats."""
+    """Rows shaped like scpviz.studies.figure4.study_rows: variant × method × λ with final/forgetting/learning stats."""
     def st(m):
         return {"values": [m - 1, m + 1], "mean": float(m), "sd": 1.0}
     rows = []

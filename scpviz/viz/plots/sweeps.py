@@ -50,7 +50,7 @@ def plot_study_overview(rows, chosen, ax=None, title=None, dataset="MNIST"):
     Parameters
     ----------
     rows, chosen : list of dict
-        :func:`scpviz.sweeps.figure4_study.study_rows` and its :func:`~scpviz.sweeps.figure4_study.chosen_rows`.
+        :func:`scpviz.studies.figure4.study_rows` and its :func:`~scpviz.studies.figure4.chosen_rows`.
     """
     fig, ax = new_axes(ax, figsize=(9, 3.6))
     variants = list(dict.fromkeys(r["variant"] for r in rows))

@@ -95,7 +95,7 @@ def permuted_mnist_explorer(results=None, live_config=None, mode=None, device=No
     ``python -m scpviz sweep``; the nearest λ of the grid, first seed for the
     forgetting curves, all seeds for the average-accuracy curve); ``"live"``
     trains the experiment's ``live_budget`` (quick) with its :attr:`~scpviz.experiments.base.Experiment.live`
-    overrides (a few seconds on a 2-core CPU) and then ``live_config``, at the chosen values when a slider is
+    overrides (a few seconds on a laptop CPU) and then ``live_config``, at the chosen values when a slider is
     released, with a progress bar.
 
     Returns

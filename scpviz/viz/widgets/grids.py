@@ -75,7 +75,7 @@ def study_explorer(rows, variant="paper", method="scp", dataset="MNIST"):
     """Drag λ through the Figure 4 study (notebook 07): for a variant and a method, the final error, forgetting and
     learning error against λ, with no consolidation's values dashed and the numbers at the λ chosen.
 
-    ``rows``: :func:`scpviz.sweeps.figure4_study.study_rows` of the shipped study (nothing is trained).
+    ``rows``: :func:`scpviz.studies.figure4.study_rows` of the shipped study (nothing is trained).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The Figure 4 study (issue 17): its grid, its tables on hand-made histories, and the shipped file."""
+"""The Figure 4 study: its grid, its rows and tables on hand-made histories, the shipped file and its command."""
 import numpy as np
 import pytest
 
@@ -6,7 +6,7 @@ from scpviz.training import History
 
 
 def test_figure4_study_grid_and_tables():
-    from scpviz.sweeps import figure4_study as st
+    from scpviz.studies import figure4 as st
 
     cfgs = st.study_configs(["paper", "replay_10"])
     by = {}
@@ -39,7 +39,9 @@ def test_figure4_study_grid_and_tables():
     d = st.paired_between(r_mas, r_none)
     assert d["values"] == pytest.approx([0.0, -1.5, -3.0]) and d["wins"] == 2
     chosen = st.chosen_rows(rows)       # each method's only λ here
-    table = st.format_study_table(rows, chosen)
+    from scpviz.viz.tables import format_study_table
+
+    table = format_study_table(rows, chosen)
     # paired with none's run of the same order: 42 − (42, 43.5, 45)
     assert r_mas["vs_none"]["values"] == pytest.approx([0.0, -1.5, -3.0]) and r_mas["wins"] == 2
     assert "paper | mas | 10 | 42.00 ± 0.00 | -1.50 ± 1.50 (2/3) | 10.00 ± 0.00 | 37.00 ± 0.00 | ✓" in table
@@ -47,11 +49,15 @@ def test_figure4_study_grid_and_tables():
 
 def test_shipped_figure4_study_is_the_whole_grid_on_mnist():
     from scpviz import sweeps
-    from scpviz.sweeps import figure4_study as st
+    from scpviz.studies import figure4 as st
     from scpviz.sweeps.cache import config_key
 
     runs, command = sweeps.shipped_results("figure4_cpu_study")
-    assert command.startswith("python -m scpviz.sweeps.figure4_study") and "--reset-test" in command
+    assert command.startswith("python -m scpviz study figure4") and "--reset-test" in command
+    from scpviz import cli     # the stored command stands for exactly these runs
+
+    args = cli.build_parser().parse_args(command.split("python -m scpviz ")[1].split())
+    assert {config_key(c) for c in cli.study_configs(args)} == {config_key(c) for c, _ in runs}
     want = {config_key(c) for c in st.study_configs() + st.reset_configs()}
     assert {config_key(c) for c, _ in runs} == want          # every run of the grid, nothing else
     assert {h.dataset for _, h in runs} == {"MNIST"}
@@ -62,3 +68,4 @@ def test_shipped_figure4_study_is_the_whole_grid_on_mnist():
     assert all(r["seeds"] == list(st.STUDY_SEEDS) for r in rows)
     resets = st.reset_rows(runs)
     assert {(r["method"], r["lam"]) for r in resets} == {(m, lam) for m, ls in st.RESET_LAMS.items() for lam in ls}
+
