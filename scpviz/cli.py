@@ -269,7 +269,8 @@ def _cmd_study(args) -> int:
         print(format_reset_table(figure4.reset_rows(results)))
     if args.export:
         cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
-        print(f"exported {len(results)} runs to {export_results(results, args.export, compact=lambda c: False, command=cmd)}")
+        path = export_results(results, args.export, compact=lambda c: False, command=cmd)
+        print(f"exported {len(results)} runs to {path}")
     return 0
 
 

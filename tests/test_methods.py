@@ -157,9 +157,14 @@ def test_a_new_row_reaches_the_explorers_method_toggles():
     live = widgets.permuted_mnist_explorer(results=[(c, h) for c, h in _two_task_results() if c["method"] != "scp"],
                                            mode="precomputed")
     assert "mas_abs" in live.method.options
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_a_new_row_reaches_the_plots_with_its_colour_and_label():
+    import matplotlib.pyplot as plt
+
     from scpviz.sweeps import summarize
 
     rows = summarize(_two_task_results())
@@ -172,6 +177,7 @@ def test_a_new_row_reaches_the_plots_with_its_colour_and_label():
         assert tuple(np.round(plt_colour(methods.get("mas_abs").colour), 3)) in colours
     fig = plots.plot_tradeoff(_two_task_results())
     assert any("Aljundi" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    plt.close("all")
 
 
 def plt_colour(x):

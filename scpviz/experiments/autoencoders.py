@@ -13,6 +13,7 @@ from ..models import AutoEncoder
 from ..replay import ReplayConsolidation
 from ..training import RECONSTRUCTION, RECONSTRUCTION_LOSSES, blind_reset_test, reconstruction_objective
 from .base import Experiment, FigureSpec, Option
+from .run_config import RunConfig
 from .permuted_mnist import PAPER_LAMBDAS
 
 __all__ = ["AutoEncoders", "PAPER_ORDER", "seed_order"]
@@ -130,15 +131,16 @@ class AutoEncoders(Experiment):
     def consolidation(self, cfg, model, tasks):
         """The quadratic penalty of eq 17 (importance at θ* or over its neighbourhood), or with
         ``penalty="replay"`` the replay regularizer it approximates; at the output or, ``layer="code"``, the code."""
+        cfg = RunConfig.of(cfg)
         # one batch per task for the importances: with K = 784 > L, scp_importance then squares each of the L VJPs
         # at once (Algorithm 1's cost, no per-slice gradient sums); a digit's graph is ~0.2 GB for the paper's network
         layer = model.encoder if cfg["layer"] == "code" else None
         opt = {k: cfg.get(k, v) for k, v in _LATER_DEFAULTS.items()}
         if opt["penalty"] == "replay":
-            return ReplayConsolidation(cfg["method"], lam=cfg["lam"], per_task=opt["replay_per_task"],
-                                       n_slices=cfg["n_slices"], layer=layer, seed=cfg["seed"])
-        return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
-                             seed=cfg["seed"], layer=layer, batch_size=max(len(t.x_train) for t in tasks),
+            return ReplayConsolidation(cfg.method, lam=cfg.lam, per_task=opt["replay_per_task"],
+                                       n_slices=cfg.n_slices, layer=layer, seed=cfg.seed)
+        return Consolidation(cfg.method, lam=cfg.lam, alpha=cfg.alpha, n_slices=cfg.n_slices,
+                             seed=cfg.seed, layer=layer, batch_size=max(len(t.x_train) for t in tasks),
                              neighbourhood=opt["neighbourhood"], neighbourhood_scale=opt["neighbourhood_scale"])
 
     def recorder(self, cfg, tasks, consolidation=None):

@@ -22,6 +22,7 @@ from ..datasets import (SYNTHIA_STANDIN_NAME, load_synthia, load_synthia_standin
 from ..models import UNet
 from ..training import SEGMENTATION
 from .base import Experiment, FigureSpec, Option
+from .run_config import RunConfig
 
 __all__ = ["SynthiaSegmentation", "PAPER_LAMBDAS_SYNTHIA"]
 
@@ -137,7 +138,8 @@ class SynthiaSegmentation(Experiment):
     def consolidation(self, cfg, model, tasks):
         """The penalty of eq 17: EWC's Fisher with a softmax per pixel and sampled labels; MAS and SCP preserve the
         class map or, with ``layer="bottleneck"``, the U-Net's bottleneck."""
+        cfg = RunConfig.of(cfg)
         layer = f"down.{cfg['depth']}" if cfg["layer"] == "bottleneck" else None
-        return Consolidation(cfg["method"], lam=cfg["lam"], alpha=cfg["alpha"], n_slices=cfg["n_slices"],
-                             seed=cfg["seed"], layer=layer, fisher_labels="sample", per_position=True,
+        return Consolidation(cfg.method, lam=cfg.lam, alpha=cfg.alpha, n_slices=cfg.n_slices,
+                             seed=cfg.seed, layer=layer, fisher_labels="sample", per_position=True,
                              batch_size=16)

@@ -17,7 +17,7 @@ __all__ = ["mas_abs_importance"]
 
 
 def mas_abs_importance(model, data, layer=None, batch_size=500) -> dict:
-    r"""Aljundi et al.'s MAS importance :math:`\Omega_{mm} = \mathbb E_x\,|\partial\|\varphi(x)\|_2^2/\partial\theta_m|`.
+    r"""Aljundi et al.'s MAS importance, :math:`\Omega_{mm} = \mathbb E_x|\partial\|\varphi(x)\|^2/\partial\theta_m|`.
 
     Unlike eq 7's squared form it is not the diagonal of a Taylor expansion of eq 6 (a penalty built on it
     grows like :math:`|g|(\theta-\theta^*)^2`, not like the replay regularizer); its λ therefore lives on a
