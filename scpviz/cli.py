@@ -26,6 +26,15 @@ from .config import MODES
 __all__ = ["main", "build_parser", "info_lines", "list_lines", "sweep_configs", "study_configs"]
 
 
+def _synthia_layout(r) -> list[str]:
+    """The folders and files SYNTHIA-SEQS-01 must have under the data root ``r`` (what find_synthia checks)."""
+    from .datasets.synthia import LABEL_DIR, RGB_DIR, SYNTHIA_SEQUENCES
+
+    return [f"              {r / seq / d / '000000.png'} ..." for seq in SYNTHIA_SEQUENCES.values()
+            for d in (RGB_DIR, LABEL_DIR)] + ["              (RGB frames, and 16-bit label PNGs whose first channel "
+                                              "is the class id 0..12, one file per frame, same names)"]
+
+
 def info_lines(root=None) -> list[str]:
     """The lines ``python -m scpviz info`` prints (no dataset is loaded)."""
     import matplotlib
@@ -35,7 +44,7 @@ def info_lines(root=None) -> list[str]:
     import torchvision
 
     from .config import MODE_ENV, data_root, get_device, get_mode
-    from .datasets import DIGITS_NAME, MNIST_NAME, find_cifar100, find_mnist, find_svhn, find_synthia
+    from .datasets import DIGITS_NAME, MNIST_NAME, data_plan, find_mnist, find_synthia
 
     r = data_root(root)
     found = find_mnist(r)
@@ -56,17 +65,10 @@ def info_lines(root=None) -> list[str]:
         f"mode        {get_mode()} (set {MODE_ENV} to one of {', '.join(MODES)})",
         f"data root   {r}",
         f"dataset     {dataset}",
-        "svhn        " + (f"found in {find_svhn(r)}" if find_svhn(r) is not None else
-                          f"not found (put train_32x32.mat and test_32x32.mat in {r / 'SVHN'}); "
-                          "mnist_svhn uses the MNIST-M stand-in"),
-        "cifar100    " + (f"found in {find_cifar100(r)}" if find_cifar100(r) is not None else
-                          f"not found (put train, test and meta in {r / 'cifar-100-python'}); "
-                          "cifar100_superclasses uses the synthetic super-class stand-in"),
-        "synthia     " + ("found: " + ", ".join(str(find_synthia(q, r)) for q in ("summer", "winter")
-                                                if find_synthia(q, r) is not None)
-                          if any(find_synthia(q, r) is not None for q in ("summer", "winter")) else
-                          f"not found (put SYNTHIA-SEQS-01-SUMMER and -WINTER in {r}); the SYNTHIA-style stand-in "
-                          "is written in its layout"),
+        "svhn        " + data_plan("svhn", r),
+        "cifar100    " + data_plan("cifar100", r),
+        "synthia     " + data_plan("synthia", r) + ("" if find_synthia("summer", r) else " Layout expected:"),
+        *([] if find_synthia("summer", r) else _synthia_layout(r)),
     ]
 
 
@@ -291,14 +293,35 @@ def _cmd_list(args) -> int:
 
 
 def _setup(args):
-    """(experiment, mode, overrides) from parsed arguments: the mode resolved once, here."""
+    """(experiment, mode, overrides) from parsed arguments: the mode resolved once, here; a device that this machine
+    does not have is refused before anything runs."""
     from . import experiments
-    from .config import get_mode
+    from .config import get_device, get_mode
 
     mode = get_mode(args.mode)
+    if args.device is not None:
+        try:
+            get_device(args.device)
+        except (ValueError, RuntimeError) as exc:
+            raise ValueError(f"--device {args.device}: {exc} Pass --device cpu, or leave --device out for the best "
+                             "device this machine has.") from None
     exp = experiments.get(args.experiment)
     overrides = {o.key: getattr(args, o.key) for o in exp.all_options() if getattr(args, o.key, None) is not None}
     return exp, mode, overrides
+
+
+def _writable_folder(path, flag):
+    """``path`` created if needed and checked writable (a probe file written and removed), before any training."""
+    import tempfile
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".scpviz-probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{flag} {path} cannot be written ({exc.strerror or exc}): choose a folder you can write "
+                         "to.") from None
+    return path
 
 
 def _cmd_run(args) -> int:
@@ -314,8 +337,7 @@ def _cmd_run(args) -> int:
     overrides = {**exp.run_overrides, **overrides}
     if args.slices is not None:
         overrides["n_slices"] = args.slices
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _writable_folder(Path(args.out), "--out")
     seeds = args.seeds if args.seeds is not None else list(exp.budget(mode).seeds)
     print(f"{exp.name} ({exp.paper}), {mode} mode, seeds {seeds}")
     results = []
@@ -375,6 +397,7 @@ def sweep_configs(argv) -> list:
 
 def _cmd_sweep(args) -> int:
     import shlex
+    from pathlib import Path
 
     from .sweeps import choose_lambda, export_results, make_grid, summarize, sweep
     from .viz.tables import format_table
@@ -386,6 +409,9 @@ def _cmd_sweep(args) -> int:
         print(f"{exp.name} ({exp.paper}), {mode} mode: {len(cfgs)} runs "
               f"({sum(1 for c in cfgs if args.cache and entry_exists(args.cache, c))} already in {args.cache})")
         return 0
+    _writable_folder(Path(args.cache), "--cache")
+    if args.export:
+        _writable_folder(Path(args.export).parent, "--export's folder")
     results = sweep(cache_dir=args.cache, device=args.device, progress=True, backend=args.backend,
                     workers=args.workers, threads=args.threads, **kwargs)
     chosen = choose_lambda(results, split="val")

@@ -20,8 +20,9 @@ def test_info_reports_mnist(tmp_path, write_idx_mnist, capsys):
 def test_info_reports_fallback(tmp_path, capsys):
     assert cli.main(["info", "--data", str(tmp_path / "empty")]) == 0
     out = capsys.readouterr().out
-    assert "fallback" in out and "cifar100    not found" in out and "synthetic super-class stand-in" in out
-    assert "synthia     not found (put SYNTHIA-SEQS-01-SUMMER" in out
+    assert "fallback" in out and "cifar100    CIFAR-100: not under" in out and "synthetic super-classes" in out
+    assert "synthia     SYNTHIA: not under" in out and "no scripted download" in out
+    assert "SYNTHIA-SEQS-01-WINTER/GT/LABELS/Stereo_Left/Omni_F/000000.png" in out   # the layout expected
 
 
 def test_info_reports_cifar100_when_found(tmp_path, capsys):
@@ -29,7 +30,7 @@ def test_info_reports_cifar100_when_found(tmp_path, capsys):
 
     _write_cifar100(tmp_path / "cifar-100-python")
     assert cli.main(["info", "--data", str(tmp_path)]) == 0
-    assert f"cifar100    found in {tmp_path / 'cifar-100-python'}" in capsys.readouterr().out
+    assert f"cifar100    CIFAR-100: found under {tmp_path} — the real dataset is used" in capsys.readouterr().out
 
 
 def test_the_removed_quick_variable_exits_2_naming_its_replacement(monkeypatch, capsys):

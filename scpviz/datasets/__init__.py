@@ -30,7 +30,7 @@ from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .augment import Augmentation, cutout, random_crop, random_flip
 from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
-from .registry import DATASETS, STANDINS, load_dataset, notify_standin, resolve_auto
+from .registry import DATASETS, STANDINS, data_plan, load_dataset, notify_standin, resolve_auto
 from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
                       sequence_tasks, superclass_tasks)
 
@@ -41,6 +41,7 @@ __all__ = [
     "ImageDataset",
     "Task",
     "load_dataset",
+    "data_plan",
     "resolve_auto",
     "notify_standin",
     "STANDINS",

@@ -5,7 +5,8 @@ The files are Python pickles (``encoding="latin1"``, as torchvision reads them):
 (N, 3072) uint8 — each row the red, then green, then blue 32×32 plane, row-major — with ``fine_labels`` (100 classes)
 and ``coarse_labels`` (20 super-classes of 5 fine classes each); ``meta`` holds ``fine_label_names`` and
 ``coarse_label_names``. The split takes the fine → coarse mapping from the files themselves, never from a
-hand-typed table. Datasets cannot be downloaded on the machines this project runs on.
+hand-typed table. When the files are absent and the machine is online, :func:`load_cifar100` downloads and unpacks
+``cifar-100-python.tar.gz`` (:mod:`scpviz.datasets.download`: torchvision's URL and MD5 sum, or ``$SCPVIZ_MIRROR``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from ..config import DATA_ENV, data_root, get_device
+from .download import can_download, fetch
 from .images import ImageDataset
 
 __all__ = ["CIFAR100_FOLDER", "find_cifar100", "load_cifar100", "fine_to_coarse", "superclass_split"]
@@ -54,7 +56,7 @@ def _split(path: Path):
     return torch.from_numpy(x.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(fine), torch.from_numpy(coarse)
 
 
-def load_cifar100(root=None, device=None, label: str = "coarse") -> ImageDataset:
+def load_cifar100(root=None, device=None, label: str = "coarse", download: bool | None = None) -> ImageDataset:
     """CIFAR-100 as float RGB images in [0, 1], (N, 3, 32, 32), on the device (read once per process).
 
     Parameters
@@ -64,6 +66,8 @@ def load_cifar100(root=None, device=None, label: str = "coarse") -> ImageDataset
     device : str or torch.device, optional
     label : {"coarse", "fine"}
         Which labels ``y_train``/``y_test`` hold.
+    download : bool, optional
+        Download the archive when the files are missing. Default: when the host (or ``$SCPVIZ_MIRROR``) answers.
 
     Returns
     -------
@@ -74,17 +78,23 @@ def load_cifar100(root=None, device=None, label: str = "coarse") -> ImageDataset
     Raises
     ------
     FileNotFoundError
-        When the files are not there, naming the folder and the files to put in it.
+        When the files are not there and cannot be downloaded, naming the folder and the files to put in it.
+    ValueError
+        When a download fails or the archive does not match torchvision's checksum (the data folder is left as it
+        was).
     """
     if label not in ("coarse", "fine"):
         raise ValueError(f"label={label!r} must be 'coarse' (the 20 super-classes) or 'fine' (the 100 classes).")
     folder = find_cifar100(root)
+    if folder is None and (can_download("cifar100") if download is None else download):
+        fetch("cifar100", root)
+        folder = find_cifar100(root)
     if folder is None:
         want = data_root(root) / CIFAR100_FOLDER
         raise FileNotFoundError(
             f"CIFAR-100 not found: put train, test and meta (torchvision's 'python version', from "
             f"https://www.cs.toronto.edu/~kriz/cifar.html) in {want}, or set {DATA_ENV} to a folder holding "
-            f"{CIFAR100_FOLDER}/. These machines cannot download it.")
+            f"{CIFAR100_FOLDER}/; online, it is downloaded there (this machine could not reach the host).")
     dev = get_device() if device is None else torch.device(device)
     key = (str(folder.resolve()), str(dev), label)
     if key in _CACHE:

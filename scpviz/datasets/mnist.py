@@ -4,16 +4,15 @@ offline stand-in (every dataset by name: :mod:`scpviz.datasets.registry`)."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..config import DATA_ENV, data_root, get_device
+from .download import can_download, fetch
 from .images import DIGITS_NAME, MNIST_NAME, ImageDataset
 
 
@@ -21,29 +20,45 @@ _CACHE: dict = {}
 _NOTIFIED: set = set()
 
 
+# the raw IDX files torchvision reads, with their magic number and number of dimensions
+_IDX_FILES = {"train-images-idx3-ubyte": (2051, 3), "train-labels-idx1-ubyte": (2049, 1),
+              "t10k-images-idx3-ubyte": (2051, 3), "t10k-labels-idx1-ubyte": (2049, 1)}
+
+
 def _mnist_present(root: Path) -> bool:
     raw = root / "MNIST" / "raw"
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return all((raw / n).is_file() for n in names)
+    return all((raw / n).is_file() for n in _IDX_FILES)
+
+
+def damaged_mnist_files(root=None) -> dict:
+    """``{path: why}`` for every raw MNIST file under ``root`` whose IDX header and size disagree (a truncated or
+    overwritten download); empty when all four are sound. A missing file is not listed (see :func:`find_mnist`)."""
+    raw = data_root(root) / "MNIST" / "raw"
+    bad = {}
+    for name, (magic, ndim) in _IDX_FILES.items():
+        path = raw / name
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        head = 4 + 4 * ndim
+        with open(path, "rb") as f:
+            header = f.read(head)
+        if len(header) < head:
+            bad[path] = f"{size} bytes, shorter than its IDX header"
+        elif int.from_bytes(header[:4], "big") != magic:
+            bad[path] = f"it does not start with the IDX magic number {magic}"
+        else:
+            dims = [int.from_bytes(header[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+            want = head + int(np.prod(dims))
+            if size != want:
+                bad[path] = f"{size:,} bytes where its header {tuple(dims)} says {want:,}"
+    return bad
 
 
 def find_mnist(root=None) -> Path | None:
     """The data root if it holds MNIST in torchvision's layout (``root/MNIST/raw``), else ``None``."""
     r = data_root(root)
     return r if _mnist_present(r) else None
-
-
-def _online(timeout: float = 2.0) -> bool:
-    """Whether torchvision's first MNIST mirror answers (a cheap check before a download)."""
-    from torchvision.datasets import MNIST
-
-    try:
-        host = urlparse(MNIST.mirrors[0]).hostname
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except Exception:
-        return False
 
 
 def _writable(path: Path) -> bool:
@@ -71,8 +86,9 @@ def load_mnist(root=None, device=None, download: bool | None = None, verbose: bo
     device : str or torch.device, optional
         Default :func:`scpviz.config.get_device`.
     download : bool, optional
-        Try to download MNIST when it is missing. Default: only if the mirror
-        answers within 2 s (so offline machines do not hang).
+        Download MNIST when it is missing or damaged (:mod:`scpviz.datasets.download`: torchvision's files and
+        checksums, or ``$SCPVIZ_MIRROR``). Default: only if the host answers within 2 s (so offline machines do
+        not hang).
     verbose : bool
         Print the fallback notice (once per process and root).
     allow_fallback : bool
@@ -84,6 +100,11 @@ def load_mnist(root=None, device=None, download: bool | None = None, verbose: bo
     ImageDataset
         ``name`` is ``"MNIST"`` or ``DIGITS_NAME``; loaded once per process and
         cached (the same tensors are returned on later calls).
+
+    Raises
+    ------
+    ValueError
+        When a file of MNIST is damaged and cannot be downloaded again, naming the file and what to do.
     """
     r = data_root(root)
     dev = get_device() if device is None else torch.device(device)
@@ -92,21 +113,25 @@ def load_mnist(root=None, device=None, download: bool | None = None, verbose: bo
         return _CACHE[key]
 
     reason = None
-    if not _mnist_present(r):
+    damaged = damaged_mnist_files(r)
+    if damaged or not _mnist_present(r):
         if download is None:
-            download = _online()
+            download = can_download("mnist")
+        if damaged and not (download and _writable(r)):
+            path, why = next(iter(damaged.items()))
+            raise ValueError(f"MNIST file {path} is damaged ({why}): delete it — it is downloaded again when the "
+                             "machine is online — or replace it with a good copy.")
         if not download:
             reason = "it is not in that folder and this machine cannot download it (offline)"
         elif not _writable(r):
             reason = "it is not there and the folder is not writable, so it cannot be downloaded into it"
         else:
             try:
-                from torchvision.datasets import MNIST
-                MNIST(str(r), train=True, download=True)
+                fetch("mnist", r, progress=verbose)
             except Exception as exc:  # network errors, checksum errors, ...
-                reason = f"the download failed ({type(exc).__name__}: {exc})"
+                reason = f"the download failed ({exc})"
             else:
-                reason = None if _mnist_present(r) else "the download left no files"
+                reason = None if _mnist_present(r) and not damaged_mnist_files(r) else "the download left no files"
 
     if reason is None:
         from torchvision.datasets import MNIST

@@ -9,6 +9,7 @@ import sys
 from typing import Callable
 
 from .cifar100 import find_cifar100, load_cifar100
+from .download import DOWNLOADABLE, can_download
 from .images import ImageDataset
 from .mnist import load_digits_fallback, load_mnist
 from .mnist_m import MNIST_M_NAME, load_mnist_m
@@ -17,7 +18,7 @@ from .svhn import find_svhn, load_svhn
 from .synthia import find_synthia, load_synthia
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin
 
-__all__ = ["DATASETS", "STANDINS", "Standin", "load_dataset", "resolve_auto", "notify_standin"]
+__all__ = ["DATASETS", "STANDINS", "Standin", "load_dataset", "resolve_auto", "notify_standin", "data_plan"]
 
 DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
 
@@ -86,13 +87,16 @@ class Standin:
 
 STANDINS = {s.real: s for s in (
     Standin("svhn", "mnist_m", "SVHN", MNIST_M_NAME, lambda root: find_svhn(root) is not None,
-            "Put SVHN's .mat files in $SCPVIZ_DATA/SVHN to use it."),
+            "To use SVHN, run on a machine with internet (Colab, a laptop) and it is downloaded (~250 MB), or put "
+            "train_32x32.mat and test_32x32.mat in $SCPVIZ_DATA/SVHN."),
     Standin("cifar100", "cifar100_standin", "CIFAR-100", SUPERCLASS_STANDIN_NAME,
             lambda root: find_cifar100(root) is not None,
-            "Put torchvision's cifar-100-python/ folder in $SCPVIZ_DATA to use it."),
+            "To use CIFAR-100, run on a machine with internet (Colab, a laptop) and it is downloaded (~170 MB), or put "
+            "torchvision's cifar-100-python/ folder in $SCPVIZ_DATA."),
     Standin("synthia", "synthia_standin", "SYNTHIA", SYNTHIA_STANDIN_NAME,
             lambda root: all(find_synthia(s, root) is not None for s in ("summer", "winter")),
-            "Put SYNTHIA-SEQS-01-SUMMER and -WINTER in $SCPVIZ_DATA to use them."),
+            "SYNTHIA has no scripted download: get SYNTHIA-SEQS-01-SUMMER and -WINTER from https://synthia-dataset.net "
+            "and put them in $SCPVIZ_DATA (python -m scpviz info prints the layout expected)."),
 )}
 _NOTIFIED: set = set()
 
@@ -103,14 +107,39 @@ def _standin(real: str) -> Standin:
     return STANDINS[real]
 
 
-def resolve_auto(real: str, root=None) -> str:
-    """``real`` when that dataset is on disk under ``root``, else the name of its stand-in (what ``"auto"`` means).
+def resolve_auto(real: str, root=None, download: bool | None = None) -> str:
+    """What ``"auto"`` means: ``real`` when that dataset is on disk under ``root`` or can be downloaded now (SVHN,
+    CIFAR-100: the host or ``$SCPVIZ_MIRROR`` answers; ``download=False`` never tries), else its stand-in's name.
 
-    >>> resolve_auto("svhn", root="/nonexistent")
+    >>> resolve_auto("svhn", root="/nonexistent", download=False)
     'mnist_m'
     """
     s = _standin(real)
-    return s.real if s.present(root) else s.standin
+    if s.present(root):
+        return s.real
+    if real in DOWNLOADABLE and (can_download(real) if download is None else download):
+        return s.real
+    return s.standin
+
+
+def data_plan(real: str, root=None) -> str:
+    """One line for a notebook's first cell: which data an experiment that asks for ``real`` ("auto") will use on
+    this machine, and how to get the real dataset when it is the stand-in.
+
+    >>> data_plan("svhn", root="/nonexistent").startswith("SVHN: not under /nonexistent")
+    True
+    """
+    from ..config import data_root
+
+    s = _standin(real)
+    r = data_root(root)
+    if s.present(root):
+        return f"{s.title}: found under {r} — the real dataset is used."
+    if resolve_auto(real, root) == real:
+        return (f"{s.title}: not under {r} yet; this machine can reach its host, so it is downloaded there the first "
+                "time it is used (torchvision's files and checksums).")
+    return (f"{s.title}: not under {r} and this machine cannot download it — the tasks come from the stand-in "
+            f"{s.standin_name}, labelled so in every table and figure. {s.how}")
 
 
 def notify_standin(real: str, root=None, file=None) -> bool:

@@ -3,9 +3,9 @@
 The supplementary §8.4 (MNIST → SVHN, Figure 7) converts SVHN to grayscale and brings both datasets to 32×32
 (the authors' ``utils/svhn_mnist_loader.py``). The files are MATLAB v5 ``.mat`` files holding ``X`` (32, 32, 3, N)
 uint8 and ``y`` (N, 1) with the digit 0 stored as label **10**; they are read with :func:`scipy.io.loadmat`, as
-torchvision's ``SVHN`` class does (which also checks the official files' MD5 sums, so it cannot read anything else),
-and 10 is mapped to 0 the same way. Datasets cannot be downloaded on the machines this project runs on: when SVHN
-is absent, :func:`load_svhn` says where to put it.
+torchvision's ``SVHN`` class does, and 10 is mapped to 0 the same way. When the files are absent and the machine
+is online, :func:`load_svhn` downloads them (:mod:`scpviz.datasets.download`: torchvision's URLs and MD5 sums, or
+``$SCPVIZ_MIRROR``); offline it says where to put them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import DATA_ENV, data_root, get_device
+from .download import can_download, fetch
 from .images import ImageDataset
 
 __all__ = ["SVHN_FILES", "svhn_name", "find_svhn", "load_svhn", "to_grayscale"]
@@ -63,7 +64,7 @@ def _read_split(path: Path):
     return torch.from_numpy(np.ascontiguousarray(np.transpose(X, (3, 2, 0, 1)))), torch.from_numpy(y)
 
 
-def load_svhn(root=None, device=None, size: int = 32) -> ImageDataset:
+def load_svhn(root=None, device=None, size: int = 32, download: bool | None = None) -> ImageDataset:
     """SVHN as grayscale float images in [0, 1], (N, 1, size, size), on the device (read once per process).
 
     Parameters
@@ -73,21 +74,28 @@ def load_svhn(root=None, device=None, size: int = 32) -> ImageDataset:
     device : str or torch.device, optional
     size : int
         Side length; 32 is the files' own size, other sizes are resampled (bilinear, antialiased).
+    download : bool, optional
+        Download the files when they are missing. Default: when the host (or ``$SCPVIZ_MIRROR``) answers.
 
     Raises
     ------
     FileNotFoundError
-        When the files are not there, naming the folder and the files to put in it.
+        When the files are not there and cannot be downloaded, naming the folder and the files to put in it.
+    ValueError
+        When a download fails or a file does not match torchvision's checksum (the data folder is left as it was).
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f"size={size!r} must be an integer >= 8 (pixels per side).")
     folder = find_svhn(root)
+    if folder is None and (can_download("svhn") if download is None else download):
+        fetch("svhn", root)
+        folder = find_svhn(root)
     if folder is None:
         want = data_root(root) / "SVHN"
         raise FileNotFoundError(
             f"SVHN not found: put {SVHN_FILES['train']} and {SVHN_FILES['test']} (torchvision's format, from "
-            f"http://ufldl.stanford.edu/housenumbers/) in {want}, or set {DATA_ENV} to a folder holding SVHN/. "
-            "These machines cannot download it.")
+            f"http://ufldl.stanford.edu/housenumbers/) in {want}, or set {DATA_ENV} to a folder holding SVHN/; "
+            "online, it is downloaded there (this machine could not reach the host).")
     dev = get_device() if device is None else torch.device(device)
     key = (str(folder.resolve()), str(dev), int(size))
     if key in _CACHE:

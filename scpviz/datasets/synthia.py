@@ -114,7 +114,8 @@ def load_synthia(sequence: str = "summer", root=None, size=(64, 96), n_test: int
         want = data_root(root) / SYNTHIA_SEQUENCES.get(sequence, sequence)
         raise FileNotFoundError(
             f"SYNTHIA sequence not found: put {want.name} (with {RGB_DIR}/*.png and {LABEL_DIR}/*.png, from "
-            f"https://synthia-dataset.net) in {want.parent}, or set {DATA_ENV}. These machines cannot download it.")
+            f"https://synthia-dataset.net) in {want.parent}, or set {DATA_ENV}. SYNTHIA has no scripted download "
+            "(it needs a registration): python -m scpviz info prints the layout expected.")
     dev = get_device() if device is None else torch.device(device)
     key = (str(folder.resolve()), (h, w), int(n_test), str(dev))
     if key in _CACHE:

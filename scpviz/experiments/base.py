@@ -331,7 +331,7 @@ class Experiment:
             raise ValueError(f"cfg is a {cfg.get('experiment')!r} config, not {self.name!r}: make it with "
                              f"experiments.get({self.name!r}).config(...).")
         cfg = RunConfig.of(cfg)
-        device = get_device() if device is None else torch.device(device)
+        device = get_device(None if device is None else str(device))   # a device this machine lacks: a clear error
         tasks = self.cached_tasks(cfg, device)
         model = self.model(cfg, tasks).to(device)
         cons = self.consolidation(cfg, model, tasks)

@@ -35,7 +35,18 @@ def group_runs(results) -> dict:
     """``{(method, ((key, value), ...)): [(config, History), ...]}``: runs of a method that differ only in the seed.
 
     The key lists λ first, then every other option that varies among the method's runs (sorted by name).
+
+    Raises
+    ------
+    ValueError
+        When the runs were made on different datasets (a real dataset and its stand-in, say): every table, λ choice
+        and figure built on groups compares runs on one dataset.
     """
+    results = list(results)
+    names = sorted({hist.dataset for _, hist in results})
+    if len(names) > 1:
+        raise ValueError(f"results mix datasets {names}: compare runs on one dataset at a time (split the results by "
+                         "History.dataset first).")
     by_method = {}
     for cfg, hist in results:
         by_method.setdefault(cfg["method"], []).append((cfg, hist))

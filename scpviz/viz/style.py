@@ -11,7 +11,7 @@ from ..methods import METHODS
 from ..training import metric_named
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "DISTANCE_COLORS", "new_axes", "finish_axes", "to_numpy", "budget_label",
-           "metric_ylim", "method_of_curve", "curve_label", "rows_metric"]
+           "metric_ylim", "method_of_curve", "curve_label", "rows_metric", "one_dataset"]
 
 
 # read from the methods table, so that a new method has its colour and label in every figure
@@ -92,6 +92,15 @@ def curve_label(label: str, method: str) -> str:
     if method in METHOD_LABELS and str(label).lower().startswith(method):
         return METHOD_LABELS[method] + str(label)[len(method):]
     return METHOD_LABELS.get(label, str(label))
+
+
+def one_dataset(histories) -> str:
+    """The dataset all ``histories`` were made on; a clear error when they mix datasets (a real one and its
+    stand-in, say): one figure compares runs on one dataset."""
+    names = sorted({h.dataset for h in histories})
+    if len(names) > 1:
+        raise ValueError(f"the runs mix datasets {names}: draw each dataset in a figure of its own.")
+    return names[0] if names else ""
 
 
 def rows_metric(rows):

@@ -14,7 +14,7 @@ import numpy as np
 from ...methods import consolidating
 from ..style import (
     METHOD_COLORS, METHOD_LABELS, budget_label, curve_label, finish_axes, method_of_curve, metric_ylim,
-    new_axes, rows_metric)
+    new_axes, one_dataset, rows_metric)
 
 __all__ = ["PAPER_FIG3A", "plot_forgetting_curves", "plot_stability_plasticity", "plot_forgetting_side_by_side",
            "plot_task_change", "plot_forgetting_and_learning", "plot_average_metric", "plot_blind_drift",
@@ -280,6 +280,7 @@ def plot_task_panels(runs, split="test", axes=None, dataset=None, title=None, fi
     runs = {k: (v if isinstance(v, (list, tuple)) else [v]) for k, v in runs.items()}
     if not runs or not all(runs.values()):
         raise ValueError("runs is empty: give {method: History or [History, ...]} with at least one run.")
+    one_dataset([h for hs in runs.values() for h in hs])
     first = next(iter(runs.values()))[0]
     if len(first.task_names) < 2:
         raise ValueError(f"runs have {len(first.task_names)} task(s): {figure} needs two.")
@@ -372,6 +373,7 @@ def plot_tradeoff(results, ax=None, title=None, split="test"):
     results = list(results)
     if not results or len(results[0][1].task_names) != 2:
         raise ValueError("results must be (config, History) pairs of a two-task sweep.")
+    one_dataset([h for _, h in results])
     m = results[0][1].metric
     fig, ax = new_axes(ax, figsize=(6, 4.2))
     for method in ["none", *consolidating(c["method"] for c, _ in results)]:
