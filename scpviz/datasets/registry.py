@@ -12,7 +12,8 @@ from .cifar100 import find_cifar100, load_cifar100
 from .download import DOWNLOADABLE, can_download
 from .images import ImageDataset
 from .mnist import load_digits_fallback, load_mnist
-from .mnist_m import MNIST_M_NAME, load_mnist_m
+from .mnist_m import load_mnist_m
+from .printed_digits import PRINTED_DIGITS_NAME, load_printed_digits
 from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .svhn import find_svhn, load_svhn
 from .synthia import find_synthia, load_synthia
@@ -20,13 +21,14 @@ from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin
 
 __all__ = ["DATASETS", "STANDINS", "Standin", "load_dataset", "resolve_auto", "notify_standin", "data_plan"]
 
-DATASETS = ("mnist", "digits", "svhn", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
+DATASETS = ("mnist", "digits", "svhn", "printed_digits", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
 
 
 def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
     """Load a dataset by name: ``"mnist"`` (with fallback), ``"digits"`` (the fallback itself) or ``"svhn"``
     (grayscale, :func:`scpviz.datasets.svhn.load_svhn`; an error naming the folder when it is absent) or
-    ``"mnist_m"`` (SVHN's offline stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
+    ``"printed_digits"`` (SVHN's offline stand-in, :func:`scpviz.datasets.printed_digits.load_printed_digits`) or
+    ``"mnist_m"`` (its earlier stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
     (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
     ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
     or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
@@ -56,6 +58,8 @@ def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
         return load_synthia_standin(**kwargs)
     if key in ("mnist_m", "mnist-m"):
         return load_mnist_m(**kwargs)
+    if key == "printed_digits":
+        return load_printed_digits(**kwargs)
     raise ValueError(f"name={name!r} is not a known dataset; choose one of {list(DATASETS)}.")
 
 
@@ -86,7 +90,7 @@ class Standin:
 
 
 STANDINS = {s.real: s for s in (
-    Standin("svhn", "mnist_m", "SVHN", MNIST_M_NAME, lambda root: find_svhn(root) is not None,
+    Standin("svhn", "printed_digits", "SVHN", PRINTED_DIGITS_NAME, lambda root: find_svhn(root) is not None,
             "To use SVHN, run on a machine with internet (Colab, a laptop) and it is downloaded (~250 MB), or put "
             "train_32x32.mat and test_32x32.mat in $SCPVIZ_DATA/SVHN."),
     Standin("cifar100", "cifar100_standin", "CIFAR-100", SUPERCLASS_STANDIN_NAME,
@@ -112,7 +116,7 @@ def resolve_auto(real: str, root=None, download: bool | None = None) -> str:
     CIFAR-100: the host or ``$SCPVIZ_MIRROR`` answers; ``download=False`` never tries), else its stand-in's name.
 
     >>> resolve_auto("svhn", root="/nonexistent", download=False)
-    'mnist_m'
+    'printed_digits'
     """
     s = _standin(real)
     if s.present(root):

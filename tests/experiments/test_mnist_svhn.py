@@ -54,7 +54,8 @@ def test_vgg_like_errors_name_the_argument():
 
 def test_second_task_is_svhn_when_found_else_the_labelled_stand_in(tmp_path, monkeypatch, write_svhn):
     monkeypatch.setenv("SCPVIZ_DATA", str(tmp_path))
-    assert EXP.config("none", mode="quick")["second"] == "mnist_m"
+    monkeypatch.setattr("scpviz.datasets.download._reachable", lambda url: False)    # offline
+    assert EXP.config("none", mode="quick")["second"] == "printed_digits"
     write_svhn(tmp_path / "SVHN", n_train=40, n_test=20)
     cfg = EXP.config("none", mode="quick", n_train=20, n_val=5, n_test=10)
     assert cfg["second"] == "svhn"
@@ -69,14 +70,14 @@ def test_second_task_is_svhn_when_found_else_the_labelled_stand_in(tmp_path, mon
 def quick_runs():
     out = {}
     for m in EXP.methods:
-        cfg = EXP.config(m, 100.0, seed=0, mode="quick", dataset="digits")
+        cfg = EXP.config(m, 100.0, seed=0, mode="quick", dataset="digits", second="printed_digits")
         out[m] = (cfg, EXP.run(cfg, device="cpu"))
     return out
 
 
 def test_runs_name_the_stand_in_and_are_reproducible(quick_runs):
     cfg, h = quick_runs["scp"]
-    assert "MNIST-M (stand-in for SVHN)" in h.dataset and len(h.task_names) == 2
+    assert "printed digits (stand-in for SVHN)" in h.dataset and len(h.task_names) == 2
     assert len(h.points) == 2 * cfg["epochs"] and h.points[0]["test"][1] is None
     again = EXP.run(cfg, device="cpu")          # Dropout masks, batch order, slices: all from the seed
     assert np.array_equal(h.matrix(), again.matrix(), equal_nan=True)
@@ -93,7 +94,7 @@ def test_figure7b_panels(quick_runs, tmp_path):
     fig = plots.plot_task_panels(runs)
     axes = fig.axes
     assert len(axes) == 3 and [a.get_title() for a in axes][2] == "average of the tasks seen"
-    assert len(axes[0].lines) == 4 and "MNIST-M (stand-in for SVHN)" in fig._suptitle.get_text()
+    assert len(axes[0].lines) == 4 and "printed digits (stand-in for SVHN)" in fig._suptitle.get_text()
     # the task-1 panel draws task 1's test accuracy in %
     h = quick_runs["none"][1]
     assert np.allclose(axes[0].lines[0].get_ydata(), 100 * h.matrix()[:, 0])
@@ -110,7 +111,7 @@ def test_cli_run_draws_figure7b(tmp_path, monkeypatch):
                    "--out", str(tmp_path / "o")])
     assert rc == 0 and (tmp_path / "o" / "figure7b.png").exists()
     h = History.from_json(tmp_path / "o" / "scp_lam100_seed0.json")
-    assert h.config["second"] == "mnist_m" and h.config["channels"] == [4, 4, 8, 8]
+    assert h.config["second"] == "printed_digits" and h.config["channels"] == [4, 4, 8, 8]
 
 
 def test_batchnorm_restore_test_puts_back_only_the_running_statistics():
