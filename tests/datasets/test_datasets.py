@@ -201,9 +201,9 @@ def test_svhn_missing_or_malformed_gives_a_clear_error(tmp_path, write_svhn):
 def test_info_reports_svhn(tmp_path, write_svhn):
     from scpviz.cli import info_lines
 
-    assert any(line.startswith("svhn") and "not found" in line for line in info_lines(tmp_path))
+    assert any(line.startswith("svhn") and "SVHN: not under" in line for line in info_lines(tmp_path))
     write_svhn(tmp_path / "SVHN")
-    assert any(line.startswith("svhn") and "found in" in line and "not" not in line for line in info_lines(tmp_path))
+    assert any(line.startswith("svhn") and "SVHN: found under" in line for line in info_lines(tmp_path))
 
 
 # ----------------------------------------------------------------------------- MNIST-M stand-in and the two-domain stream

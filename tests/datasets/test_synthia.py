@@ -104,3 +104,23 @@ def test_standin_is_deterministic_covers_the_classes_and_is_read_by_the_real_loa
     assert (mean(w, ROAD) - mean(s, SIDEWALK)).norm() < 0.5 * (mean(w, ROAD) - mean(s, ROAD)).norm()
     with pytest.raises(ValueError, match="'summer' or 'winter'"):
         load_synthia_standin("autumn")
+
+
+def test_standin_versions_differ_in_how_closely_winter_takes_summer_colours():
+    """Version 2 (default) puts the winter road on a summer sidewalk's colour and the winter sky on a summer road's
+    grey, more closely than version 1 (kept selectable, the first drawing, which forgot little); both differ."""
+    import numpy as np
+
+    from scpviz.datasets.synthia_standin import _PALETTE, _WINTER_V1, ROAD, SIDEWALK, SKY, draw_scene, standin_name
+
+    summer = {k: np.array(v) for k, v in _PALETTE["summer"].items()}
+    for winter_cls, summer_cls in ((ROAD, SIDEWALK), (SKY, ROAD)):
+        d2 = np.linalg.norm(np.array(_PALETTE["winter"][winter_cls]) - summer[summer_cls])
+        d1 = np.linalg.norm(np.array(_WINTER_V1[winter_cls]) - summer[summer_cls])
+        assert d2 < d1 and d2 < 0.15, (winter_cls, d1, d2)
+    a = draw_scene(48, 72, 5, "winter", np.random.default_rng(0), version=1)[0]
+    b = draw_scene(48, 72, 5, "winter", np.random.default_rng(0), version=2)[0]
+    assert np.abs(a - b).max() > 0.2
+    assert standin_name(2) != standin_name(1) and "v1" in standin_name(1)
+    with pytest.raises(ValueError, match="version=3"):
+        draw_scene(8, 8, 0, "summer", np.random.default_rng(0), version=3)
