@@ -28,6 +28,7 @@ from .mnist_m import MNIST_M_NAME, blend_with_photos, load_mnist_m
 from .svhn import find_svhn, load_svhn
 from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .printed_digits import PRINTED_DIGITS_NAME, load_printed_digits, printed_digits_properties
+from .shape_superclasses import SHAPE_SUPERCLASSES_NAME, load_shape_superclasses, shape_superclass_properties
 from .augment import Augmentation, cutout, random_crop, random_flip
 from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
@@ -42,6 +43,9 @@ __all__ = [
     "ImageDataset",
     "Task",
     "load_dataset",
+    "load_shape_superclasses",
+    "shape_superclass_properties",
+    "SHAPE_SUPERCLASSES_NAME",
     "load_printed_digits",
     "printed_digits_properties",
     "PRINTED_DIGITS_NAME",

@@ -14,6 +14,7 @@ from .images import ImageDataset
 from .mnist import load_digits_fallback, load_mnist
 from .mnist_m import load_mnist_m
 from .printed_digits import PRINTED_DIGITS_NAME, load_printed_digits
+from .shape_superclasses import load_shape_superclasses
 from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .svhn import find_svhn, load_svhn
 from .synthia import find_synthia, load_synthia
@@ -21,7 +22,8 @@ from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin
 
 __all__ = ["DATASETS", "STANDINS", "Standin", "load_dataset", "resolve_auto", "notify_standin", "data_plan"]
 
-DATASETS = ("mnist", "digits", "svhn", "printed_digits", "mnist_m", "cifar100", "cifar100_standin", "synthia", "synthia_standin")
+DATASETS = ("mnist", "digits", "svhn", "printed_digits", "mnist_m", "cifar100", "shape_superclasses", "cifar100_standin",
+            "synthia", "synthia_standin")
 
 
 def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
@@ -31,6 +33,8 @@ def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
     ``"mnist_m"`` (its earlier stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
     (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
     ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
+    or ``"shape_superclasses"`` (a second design, not yet the default:
+    :func:`scpviz.datasets.shape_superclasses.load_shape_superclasses`)
     or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
     (its offline stand-in, written in SYNTHIA's layout, :func:`scpviz.datasets.synthia_standin.load_synthia_standin`).
 
@@ -52,6 +56,8 @@ def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
         return load_cifar100(root=root, **kwargs)
     if key in ("cifar100_standin", "superclass_standin"):
         return load_superclass_standin(**kwargs)
+    if key == "shape_superclasses":
+        return load_shape_superclasses(**kwargs)
     if key == "synthia":
         return load_synthia(root=root, **kwargs)
     if key == "synthia_standin":

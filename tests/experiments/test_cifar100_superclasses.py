@@ -123,3 +123,10 @@ def test_cli_run_draws_figure9b(tmp_path, monkeypatch):
     assert rc == 0 and (tmp_path / "o" / "figure9b.png").exists()
     h = History.from_json(tmp_path / "o" / "mas_lam10_seed0.json")
     assert h.config["dataset"] == "cifar100_standin" and h.config["depth"] == 10 and h.dataset == SUPERCLASS_STANDIN_NAME
+
+
+def test_zero_shot_trains_on_task_one_only_and_scores_every_task():
+    cfg = EXP.config("none", seed=0, mode="quick", dataset="shape_superclasses", n_train=100, n_val=20, n_test=60)
+    acc = EXP.zero_shot(cfg, device="cpu")
+    assert len(acc) == 5 and all(0.0 <= a <= 1.0 for a in acc)
+    assert EXP.zero_shot(cfg, device="cpu") == acc          # seeded: the same numbers again
