@@ -103,3 +103,16 @@ class Task:
         nval = 0 if self.x_val is None else len(self.x_val)
         return (f"Task({self.name!r}, train={len(self.x_train)}, val={nval}, test={len(self.x_test)}, "
                 f"input_shape={self.input_shape}, dataset={self.dataset!r})")
+
+
+def check_counts(**counts) -> None:
+    """Raise ``ValueError`` naming the argument unless every value of ``counts`` is a positive integer (not a bool).
+
+    >>> check_counts(n_train_per_fine=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_train_per_fine=0 must be a positive integer.
+    """
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}={v!r} must be a positive integer.")

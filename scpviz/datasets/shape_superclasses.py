@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import get_device
-from .images import ImageDataset
+from .images import ImageDataset, check_counts
 
 __all__ = ["SHAPE_SUPERCLASSES_NAME", "TEXTURES", "load_shape_superclasses", "shape_superclass_properties"]
 
@@ -150,9 +150,7 @@ def load_shape_superclasses(n_train_per_fine: int = 500, n_test_per_fine: int = 
     >>> ds.x_train.shape, ds.extras["fine_names"][17]
     (torch.Size([200, 3, 32, 32]), 'silhouette 3, look 2 (checks)')
     """
-    for name, v in (("n_train_per_fine", n_train_per_fine), ("n_test_per_fine", n_test_per_fine)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}={v!r} must be a positive integer.")
+    check_counts(n_train_per_fine=n_train_per_fine, n_test_per_fine=n_test_per_fine)
     dev = get_device() if device is None else torch.device(device)
     key = (n_train_per_fine, n_test_per_fine, int(seed), str(dev))
     if key in _CACHE:

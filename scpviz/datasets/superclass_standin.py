@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import get_device
-from .images import ImageDataset
+from .images import ImageDataset, check_counts
 
 __all__ = ["SUPERCLASS_STANDIN_NAME", "load_superclass_standin"]
 
@@ -114,9 +114,7 @@ def load_superclass_standin(n_train_per_fine: int = 500, n_test_per_fine: int = 
     >>> ds.x_train.shape, ds.extras["coarse_names"][3], ds.extras["fine_names"][17]
     (torch.Size([200, 3, 32, 32]), 'shape 3', 'shape 3, look 2')
     """
-    for name, v in (("n_train_per_fine", n_train_per_fine), ("n_test_per_fine", n_test_per_fine)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}={v!r} must be a positive integer.")
+    check_counts(n_train_per_fine=n_train_per_fine, n_test_per_fine=n_test_per_fine)
     dev = get_device() if device is None else torch.device(device)
     key = (n_train_per_fine, n_test_per_fine, int(seed), str(dev))
     if key in _CACHE:
