@@ -20,7 +20,7 @@ def test_info_reports_mnist(tmp_path, write_idx_mnist, capsys):
 def test_info_reports_fallback(tmp_path, capsys):
     assert cli.main(["info", "--data", str(tmp_path / "empty")]) == 0
     out = capsys.readouterr().out
-    assert "fallback" in out and "cifar100    CIFAR-100: not under" in out and "synthetic super-classes" in out
+    assert "fallback" in out and "cifar100    CIFAR-100: not under" in out and "shapes with parts" in out
     assert "synthia     SYNTHIA: not under" in out and "no scripted download" in out
     assert "SYNTHIA-SEQS-01-WINTER/GT/LABELS/Stereo_Left/Omni_F/000000.png" in out   # the layout expected
 

@@ -87,7 +87,7 @@ def test_every_method_row_is_complete_and_ordered():
         methods.get("si")
 
 
-STANDIN = {"cifar100_superclasses": "cifar100_standin", "synthia_segmentation": "synthia_standin"}
+STANDIN = {"cifar100_superclasses": "shape_superclasses", "synthia_segmentation": "synthia_standin"}
 CUT = {"synthia_segmentation": dict(height=32, width=48, n_frames=40)}
 
 

@@ -14,7 +14,7 @@ from .images import ImageDataset
 from .mnist import load_digits_fallback, load_mnist
 from .mnist_m import load_mnist_m
 from .printed_digits import PRINTED_DIGITS_NAME, load_printed_digits
-from .shape_superclasses import load_shape_superclasses
+from .shape_superclasses import SHAPE_SUPERCLASSES_NAME, load_shape_superclasses
 from .superclass_standin import SUPERCLASS_STANDIN_NAME, load_superclass_standin
 from .svhn import find_svhn, load_svhn
 from .synthia import find_synthia, load_synthia
@@ -32,9 +32,8 @@ def load_dataset(name: str = "mnist", root=None, **kwargs) -> ImageDataset:
     ``"printed_digits"`` (SVHN's offline stand-in, :func:`scpviz.datasets.printed_digits.load_printed_digits`) or
     ``"mnist_m"`` (its earlier stand-in, :func:`scpviz.datasets.mnist_m.load_mnist_m`) or ``"cifar100"``
     (:func:`scpviz.datasets.cifar100.load_cifar100`; an error naming the folder when it is absent) or
-    ``"cifar100_standin"`` (its offline stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
-    or ``"shape_superclasses"`` (a second design, not yet the default:
-    :func:`scpviz.datasets.shape_superclasses.load_shape_superclasses`)
+    ``"shape_superclasses"`` (its offline stand-in, :func:`scpviz.datasets.shape_superclasses.load_shape_superclasses`)
+    or ``"cifar100_standin"`` (its first stand-in, :func:`scpviz.datasets.superclass_standin.load_superclass_standin`)
     or ``"synthia"`` (a SYNTHIA-SEQS sequence, :func:`scpviz.datasets.synthia.load_synthia`) or ``"synthia_standin"``
     (its offline stand-in, written in SYNTHIA's layout, :func:`scpviz.datasets.synthia_standin.load_synthia_standin`).
 
@@ -99,7 +98,7 @@ STANDINS = {s.real: s for s in (
     Standin("svhn", "printed_digits", "SVHN", PRINTED_DIGITS_NAME, lambda root: find_svhn(root) is not None,
             "To use SVHN, run on a machine with internet (Colab, a laptop) and it is downloaded (~250 MB), or put "
             "train_32x32.mat and test_32x32.mat in $SCPVIZ_DATA/SVHN."),
-    Standin("cifar100", "cifar100_standin", "CIFAR-100", SUPERCLASS_STANDIN_NAME,
+    Standin("cifar100", "shape_superclasses", "CIFAR-100", SHAPE_SUPERCLASSES_NAME,
             lambda root: find_cifar100(root) is not None,
             "To use CIFAR-100, run on a machine with internet (Colab, a laptop) and it is downloaded (~170 MB), or put "
             "torchvision's cifar-100-python/ folder in $SCPVIZ_DATA."),

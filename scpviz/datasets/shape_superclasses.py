@@ -11,17 +11,24 @@ task, one 20-way head) and changes what carries the label. Decided before any co
 * **a sub-population is a look**: its own smooth deformation of the silhouette and aspect ratio, and its own
   *texture family* (stripes, dots, checks, blotches, rings) — the same five families for every super-class, so a
   texture tells the task, never the label;
-* **no colour code**: foreground and background colours are drawn per image, independently of class and task;
+* **no colour code**: the object's and the ground's colours are drawn per image, independently of class and task —
+  any hue and saturation, the object bright (luminance 0.6–1) and the ground dark (0–0.35), as a lit object on a
+  shadowed ground, so the silhouette is visible whatever the hue;
 * within a sub-population images vary by position, rotation (±15°), scale, texture phase and pixel noise.
 
 Checks (:func:`shape_superclass_properties`; tests): colour alone (nearest class mean of an image's average colour)
 classifies super-classes at most twice as well as chance; every super-class appears in every task. The property the
 design exists for — a network trained on task 1 alone classifies the later tasks' images above chance (twice chance,
 set before measuring) before seeing them — is measured by
-:meth:`scpviz.experiments.cifar100_superclasses.Cifar100Superclasses.zero_shot`. Learning a silhouette whatever its
-colours takes more steps than a colour code: at the experiment's teach budget the network does not learn task 1, so
-this design is not yet the default stand-in. It is far simpler than photographs: compare methods on it, not
-accuracies with CIFAR-100's.
+:meth:`scpviz.experiments.cifar100_superclasses.Cifar100Superclasses.zero_shot`.
+
+How the colours were settled, on those two checks only (no consolidation run was made on any draft): colours of any
+luminance for object and ground (their luminances at least 0.25 apart, either way round) kept a network at the
+teach budget of version 0.3 (4 epochs × 1,000 images) near guessing on task 1 (5 %), and at 30 epochs still at
+41 %; white objects on black grounds were learned (28 % at 4 epochs) but have no colour at all. Bright objects of any
+hue on dark grounds are learned at 20 epochs (task 1: 83 and 71 %, the next tasks zero-shot 19–35 %, seeds 0 and
+1), which set the experiment's teach budget. It is far simpler than photographs: compare methods on it, not accuracies with
+CIFAR-100's.
 """
 
 from __future__ import annotations
@@ -97,6 +104,17 @@ def _texture(kind: torch.Tensor, g, n) -> torch.Tensor:
     return stack[torch.arange(n), kind]
 
 
+def _colours(n, luminance, g) -> torch.Tensor:
+    """(n, 3) colours of any hue and saturation, their luminance uniform in ``luminance`` (a (low, high) pair):
+    bright objects on dark grounds, so that the silhouette is visible whatever the hue."""
+    low, high = luminance
+    grey = low + (high - low) * torch.rand(n, 1, generator=g)
+    tint = torch.rand(n, 3, generator=g) - 0.5
+    tint = tint - (tint @ _LUMA)[:, None]                  # a tint that leaves the luminance as drawn ...
+    room = torch.where(tint > 0, (1 - grey) / tint.clamp_min(1e-9), grey / (-tint).clamp_min(1e-9))
+    return grey + tint * room.amin(1, keepdim=True).clamp(max=1)   # ... shortened to stay inside [0, 1]
+
+
 def _draw(fine: torch.Tensor, silhouettes, g) -> tuple:
     """Images (N, 3, 32, 32) of the fine classes ``fine``, and each image's foreground and background colour."""
     n = len(fine)
@@ -108,12 +126,7 @@ def _draw(fine: torch.Tensor, silhouettes, g) -> tuple:
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, (n, 1, SIZE, SIZE), align_corners=False)
     mask = F.grid_sample(silhouettes[coarse, sub][:, None], grid, align_corners=False)[:, 0].clamp(0, 1)
-    fg, bg = torch.rand(n, 3, generator=g), torch.rand(n, 3, generator=g)
-    low = ((fg - bg) @ _LUMA).abs() < 0.25
-    while low.any():                                  # a visible silhouette, whatever the colours
-        k = int(low.sum())
-        fg[low], bg[low] = torch.rand(k, 3, generator=g), torch.rand(k, 3, generator=g)
-        low = ((fg - bg) @ _LUMA).abs() < 0.25
+    fg, bg = _colours(n, (0.6, 1.0), g), _colours(n, (0.0, 0.35), g)
     tex_fg = _texture(sub, g, n)                                                 # the sub-population's family
     tex_bg = _texture(torch.randint(0, len(TEXTURES), (n,), generator=g), g, n)  # any family: says nothing
     fore = fg[:, :, None, None] * (0.65 + 0.35 * tex_fg[:, None])

@@ -44,7 +44,7 @@ EXPECTED = {
     "07_autoencoders.ipynb": dict(figures=7, explorers=["autoencoder-explorer", "autoencoder-explorer"]),
     "07b_autoencoder_study.ipynb": dict(figures=3, explorers=["study-explorer"]),
     "08_mnist_svhn.ipynb": dict(figures=6, explorers=["domain-shift-explorer"]),
-    "09_cifar100_superclasses.ipynb": dict(figures=6, explorers=["superclass-explorer"]),
+    "09_cifar100_superclasses.ipynb": dict(figures=7, explorers=["superclass-explorer"]),
     "10_synthia_segmentation.ipynb": dict(figures=5, explorers=["segmentation-explorer"]),
 }
 REPO = Path(__file__).resolve().parents[2]

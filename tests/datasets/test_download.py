@@ -158,7 +158,7 @@ def test_a_damaged_mnist_file_is_named_offline_and_downloaded_again_online(damag
 
 def test_offline_auto_means_the_stand_in_and_a_bad_mirror_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "_reachable", lambda url: False)
-    assert resolve_auto("svhn", tmp_path) == "printed_digits" and resolve_auto("cifar100", tmp_path) == "cifar100_standin"
+    assert resolve_auto("svhn", tmp_path) == "printed_digits" and resolve_auto("cifar100", tmp_path) == "shape_superclasses"
     with pytest.raises(FileNotFoundError, match="CIFAR-100 not found"):
         load_dataset("cifar100", root=tmp_path, device="cpu")
     monkeypatch.setenv(download.MIRROR_ENV, "ftp://example.org/data")
