@@ -14,7 +14,8 @@ Layers (each imports only from the layers above it)::
     training                    the engine over task sequences; objectives, metrics, History
     experiments                 the registry: one module per paper experiment (§5)
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
-    studies                     analyses beyond one sweep: the Figure 4 study of run variants × λ × remedies
+    studies                     analyses beyond one sweep: the Figure 4 study of run variants × λ × remedies,
+                                Figure 3b's importances compared over seeds
     teaching                    toy problems, Taylor checks, bug gallery, diagnostics
     viz                         style, plots and widgets by subject, Markdown tables, experiment figures, schematics
     cli, gallery, assignments   python -m scpviz list | run | sweep | study | info | gallery | assignments

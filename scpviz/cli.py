@@ -113,6 +113,9 @@ def _common_flags(p):
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the mode's seeds (teach: one)")
     p.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+    p.add_argument("--data-seed", type=int, default=None,
+                   help="draw every seed's training and validation images with this one seed (default: each seed its "
+                        "own; 0 reproduces results made before version 0.4)")
 
 
 def _experiment_flags(p, exp):
@@ -158,14 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_gal.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
     p_gal.set_defaults(func=_cmd_gallery)
 
-    p_st = sub.add_parser("study", help="a study beyond one sweep (figure4: the auto-encoder run variants × λ × "
-                                        "remedies of notebook 07b) into a resumable cache")
-    p_st.add_argument("name", choices=["figure4"], help="which study")
-    p_st.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
-    p_st.add_argument("--export", default=None, help="also write all runs to one .json.gz")
+    p_st = sub.add_parser("study", help="a study beyond one sweep: figure4 (the auto-encoder run variants × λ × "
+                                        "remedies of notebook 07b, into a resumable cache) or figure3b (how alike "
+                                        "the EWC, MAS and SCP importances are, over seeds)")
+    p_st.add_argument("name", choices=["figure3b", "figure4"], help="which study")
+    p_st.add_argument("--cache", default=None, help="figure4: cache folder (one JSON per run; resumable; required)")
+    p_st.add_argument("--export", default=None, help="figure4: also write all runs to one .json.gz; figure3b: write "
+                                                     "the comparison to this .json")
+    p_st.add_argument("--mode", choices=MODES, default="teach", help="figure3b: the budget (default teach)")
+    p_st.add_argument("--device", default=None, help="figure3b: cpu, cuda, mps (default: the best available)")
     p_st.add_argument("--variants", nargs="+", default=None, help="default: every variant and remedy")
     p_st.add_argument("--reset-test", action="store_true", help="also the blind-reset runs")
-    p_st.add_argument("--seeds", nargs="+", type=int, default=None, help="digit orders (default 0 1 2)")
+    p_st.add_argument("--seeds", nargs="+", type=int, default=None, help="figure4: digit orders (default 0 1 2); "
+                                                                         "figure3b: seeds (default 0 1 2 3 4)")
     p_st.add_argument("--backend", choices=["serial", "processes", "ray"], default="processes")
     p_st.add_argument("--workers", type=int, default=2)
     p_st.add_argument("--data", default=None, help="data root (default $SCPVIZ_DATA)")
@@ -259,6 +267,13 @@ def _cmd_study(args) -> int:
     from .sweeps import export_results, run_configs
     from .viz.tables import format_reset_table, format_study_table
 
+    cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
+    if args.name == "figure3b":
+        return _study_figure3b(args, cmd)
+    if args.cache is None and not args.dry_run:
+        print("scpviz: study figure4 needs --cache DIR (a folder for its runs; an interrupted study resumes there).",
+              file=sys.stderr)
+        return 2
     cfgs = study_configs(args)
     if args.dry_run:
         print(f"study {args.name}: {len(cfgs)} runs")
@@ -270,9 +285,24 @@ def _cmd_study(args) -> int:
     if args.reset_test:
         print(format_reset_table(figure4.reset_rows(results)))
     if args.export:
-        cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
         path = export_results(results, args.export, compact=lambda c: False, command=cmd)
         print(f"exported {len(results)} runs to {path}")
+    return 0
+
+
+def _study_figure3b(args, cmd) -> int:
+    from .studies import figure3b
+    from .viz.tables import format_shape_table
+
+    seeds = args.seeds if args.seeds is not None else [0, 1, 2, 3, 4]
+    if args.dry_run:
+        print(f"study figure3b: {len(seeds)} networks trained on task 1 ({args.mode} budget)")
+        return 0
+    result = figure3b.importance_shapes(seeds, mode=args.mode, data_root=args.data, device=args.device,
+                                        progress=True)
+    print(format_shape_table(result))
+    if args.export:
+        print(f"wrote {figure3b.save_shapes(result, args.export, command=cmd)}")
     return 0
 
 
@@ -307,6 +337,8 @@ def _setup(args):
                              "device this machine has.") from None
     exp = experiments.get(args.experiment)
     overrides = {o.key: getattr(args, o.key) for o in exp.all_options() if getattr(args, o.key, None) is not None}
+    if getattr(args, "data_seed", None) is not None:
+        overrides["data_seed"] = args.data_seed
     return exp, mode, overrides
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "describe_machine",
     "MODE_ENV",
     "DATA_ENV",
     "MODES",
@@ -271,3 +272,14 @@ def budget(name: str, mode: str | None = None) -> Budget:
         raise ValueError(f"name={name!r} is not a notebook budget; choose one of {sorted(BUDGETS)}, or, for a paper "
                          f"experiment, use scpviz.experiments.get({name!r}).budget(mode).")
     return select_budget(name, BUDGETS[name], mode)
+
+
+def describe_machine(device=None) -> str:
+    """What a result was computed on, for result files: the device (the card's name for CUDA), the CPU's
+    architecture and cores, and torch's version — e.g. ``"cpu (x86_64, 2 cores), torch 2.14.1"``."""
+    import os
+    import platform
+
+    dev = get_device(None if device is None else str(device))
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type
+    return f"{where} ({platform.machine()}, {os.cpu_count()} cores), torch {torch.__version__}"

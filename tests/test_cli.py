@@ -140,8 +140,9 @@ def _strip(cfg):
 
 
 def test_the_shipped_commands_still_describe_the_shipped_runs(monkeypatch):
-    """The command stored with the shipped CPU grid (rewritten in 0.3.0's spelling; the command as run, in 0.1's,
-    is kept beside it) stands for exactly the 57 shipped configs; so does one paper-budget auto-encoder run."""
+    """The command stored with the shipped CPU grid (rewritten in today's spelling, with --data-seed 0 for the images
+    every seed then drew; the command as run, in 0.1's, is kept beside it) stands for exactly the 57 shipped
+    configs; so does one paper-budget auto-encoder run (with --data-seed 0)."""
     import json
 
     from scpviz import sweeps
@@ -153,12 +154,15 @@ def test_the_shipped_commands_still_describe_the_shipped_runs(monkeypatch):
     assert got == want
     doc = json.loads((Path(sweeps.__file__).parents[1] / "results" / "permuted_mnist_cpu.json").read_text())
     as_run = doc["command_as_run"].split("python -m scpviz ")[1].split()
-    assert as_run[0] == "sweep" and as_run[1:] == [a for a in argv[1:] if a not in ("permuted_mnist", "--mode",
-                                                                                   "paper", "--data", "../shared/data")]
+    # 0.1 spelled it without the experiment, the mode and the data folder; every seed drew its images with 0 then
+    today = command.replace(" --data-seed 0", "").split("python -m scpviz ")[1].split()
+    assert "--data-seed 0" in command
+    assert as_run[0] == "sweep" and as_run[1:] == [a for a in today[1:] if a not in ("permuted_mnist", "--mode",
+                                                                                    "paper", "--data", "../shared/data")]
     ae, _ = sweeps.shipped_results("autoencoders_h100")
     code = next(c for c, _ in ae if c["layer"] == "code" and c["method"] == "mas")
     argv = ["sweep", "autoencoders", "--mode", "paper", "--snapshots", "--methods", "mas", "--lams",
-            "100", "--seeds", "0", "--layer", "code", "--cache", "c"]
+            "100", "--seeds", "0", "--layer", "code", "--cache", "c", "--data-seed", "0"]
     assert [_strip(c) for c in cli.sweep_configs(argv)] == [code]
 
 

@@ -88,7 +88,7 @@ def test_every_method_row_is_complete_and_ordered():
 
 
 STANDIN = {"cifar100_superclasses": "shape_superclasses", "synthia_segmentation": "synthia_standin"}
-CUT = {"synthia_segmentation": dict(height=32, width=48, n_frames=40)}
+CUT = {"synthia_segmentation": dict(height=32, width=48, n_frames=40, gap=2)}
 
 
 @pytest.mark.parametrize("name", experiments.names())

@@ -33,8 +33,8 @@ from .augment import Augmentation, cutout, random_crop, random_flip
 from .synthia import SYNTHIA_CLASSES, find_synthia, load_synthia, read_label_png, write_png16
 from .synthia_standin import SYNTHIA_STANDIN_NAME, load_synthia_standin, write_synthia_standin
 from .registry import DATASETS, STANDINS, data_plan, load_dataset, notify_standin, resolve_auto
-from .streams import (digit_tasks, domain_shift_tasks, permutations, permuted_mnist_tasks, pool_images,
-                      sequence_tasks, superclass_tasks)
+from .streams import (digit_tasks, domain_shift_tasks, frame_decorrelation_lag, permutations, permuted_mnist_tasks,
+                      pool_images, sequence_tasks, superclass_tasks)
 
 __all__ = [
     "DATASETS",
@@ -68,6 +68,7 @@ __all__ = [
     "superclass_split",
     "superclass_tasks",
     "sequence_tasks",
+    "frame_decorrelation_lag",
     "SUPERCLASS_STANDIN_NAME",
     "load_superclass_standin",
     "Augmentation",

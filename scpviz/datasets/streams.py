@@ -303,13 +303,50 @@ def superclass_tasks(dataset: ImageDataset, n_tasks: int = 5, n_train: int | Non
     return tasks
 
 
+def frame_decorrelation_lag(frames: torch.Tensor, far: int = 30) -> int:
+    """How many frames apart two frames of a sequence must be to differ as much as unrelated frames do: the smallest
+    lag k whose median RMS pixel distance between frames i and i + k reaches 99 % of the median over all pairs at
+    least ``far`` frames apart (99 %: medians of unrelated pairs still scatter a little). A gap of this many frames between two splits keeps near-copies out of both
+    (:func:`sequence_tasks`).
+
+    Parameters
+    ----------
+    frames : Tensor
+        (N, ...) consecutive frames, N > ``far``.
+    far : int
+        Frames this far apart count as unrelated.
+
+    Returns
+    -------
+    int
+        The lag; ``far`` when no shorter one qualifies.
+    """
+    n = len(frames)
+    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < n:
+        raise ValueError(f"far={far!r} must be an integer from 1 to {n - 1} (the sequence has {n} frames).")
+    x = frames.flatten(1).double()
+    dist = torch.cdist(x, x) / x.shape[1] ** 0.5
+    lag = torch.arange(n)[None, :] - torch.arange(n)[:, None]
+    unrelated = dist[lag >= far].median()
+    for k in range(1, far):
+        if torch.diagonal(dist, k).median() >= 0.99 * unrelated:
+            return k
+    return far
+
+
 def sequence_tasks(sequences: Sequence[ImageDataset], names: Sequence[str] | None = None, n_train: int | None = None,
-                   n_val: int = 0, n_test: int | None = None, name: str | None = None) -> list[Task]:
+                   n_val: int = 0, n_test: int | None = None, name: str | None = None, val_frames: str = "start",
+                   gap: int = 0) -> list[Task]:
     """Segmentation tasks from driving sequences (§5.3: SYNTHIA summer, then winter), one task per sequence.
 
-    Frames of a sequence are consecutive and nearly repeat, so nothing is drawn at random: validation is the last
-    ``n_val`` training frames (the ones just before the test frames), training the ``n_train`` frames before them
-    (None: all), test the first ``n_test`` test frames (None: all).
+    Frames of a sequence are consecutive and nearly repeat, so nothing is drawn at random and the splits are runs of
+    frames kept ``gap`` frames apart, so that no frame of one split is a near-copy of a frame of another. With
+    ``val_frames="start"`` a sequence reads: validation (its first ``n_val`` frames), ``gap`` frames left out,
+    training (the ``n_train`` frames that end ``gap`` frames before the test frames; None: all there are), ``gap``
+    frames left out, test (the sequence's held-out last frames, the first ``n_test`` of them; None: all).
+    ``val_frames="before_test"`` is the earlier layout (validation the last ``n_val`` frames before the test frames,
+    training the frames just before them, ``gap`` 0), which shipped results made before version 0.4 used: there the
+    validation frames are nearly the test frames.
 
     Parameters
     ----------
@@ -318,32 +355,55 @@ def sequence_tasks(sequences: Sequence[ImageDataset], names: Sequence[str] | Non
         maps (N, h, w).
     names : list of str, optional
         Task names (default the sequences' names).
+    n_train, n_val, n_test : int
+        Frames per split.
     name : str, optional
         Stored as every task's ``dataset`` (default the first sequence's name).
+    val_frames : {"start", "before_test"}
+        Where the validation frames are.
+    gap : int
+        Frames left out between validation and training and between training and test (``"start"`` only).
 
     Returns
     -------
     list of Task
-        Frames scaled to [−1, 1], targets the class maps; ``meta`` holds the frame ``index`` ranges used.
+        Frames scaled to [−1, 1], targets the class maps; ``meta`` holds the frame ranges used (``train_frames``,
+        ``val_frames`` as indices into the training part of the sequence, ``test_frames`` into its test part) and
+        the ``gap``.
     """
     if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
         raise ValueError(f"n_val={n_val!r} must be a non-negative integer.")
+    if val_frames not in ("start", "before_test"):
+        raise ValueError(f"val_frames={val_frames!r} must be 'start' or 'before_test'.")
+    if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or gap < 0:
+        raise ValueError(f"gap={gap!r} must be a non-negative integer (frames left out between the splits).")
+    if val_frames == "before_test" and gap:
+        raise ValueError("gap applies to val_frames='start'; the earlier layout 'before_test' has no gap.")
     tasks = []
     for i, ds in enumerate(sequences):
         if ds.y_train.ndim != 3:
             raise ValueError(f"sequence {ds.name!r} has targets of shape {tuple(ds.y_train.shape)}: segmentation "
                              "tasks need class maps (N, h, w).")
-        avail = len(ds.x_train) - n_val
-        if avail < 1:
-            raise ValueError(f"n_val={n_val} leaves no training frames in {ds.name!r} ({len(ds.x_train)} frames).")
-        n_tr = _check_count(n_train, "n_train", avail)
-        tr = slice(avail - n_tr, avail)
-        va = slice(avail, len(ds.x_train))
+        if val_frames == "start":
+            end = len(ds.x_train) - gap                       # training ends gap frames before the test frames
+            first = n_val + gap if n_val else 0               # ... and starts gap frames after the validation ones
+            avail = end - first
+            if avail < 1:
+                raise ValueError(f"n_val={n_val} and gap={gap} leave no training frames in {ds.name!r} "
+                                 f"({len(ds.x_train)} frames before the test frames): lower them or use more frames.")
+            n_tr = _check_count(n_train, "n_train", avail)
+            tr, va = slice(end - n_tr, end), slice(0, n_val)
+        else:
+            avail = len(ds.x_train) - n_val
+            if avail < 1:
+                raise ValueError(f"n_val={n_val} leaves no training frames in {ds.name!r} ({len(ds.x_train)} frames).")
+            n_tr = _check_count(n_train, "n_train", avail)
+            tr, va = slice(avail - n_tr, avail), slice(avail, len(ds.x_train))
         n_te = _check_count(n_test, "n_test", len(ds.x_test))
         tasks.append(Task(name=(names[i] if names else ds.name), dataset=name or sequences[0].name,
                           x_train=ds.x_train[tr] * 2 - 1, y_train=ds.y_train[tr],
                           x_test=ds.x_test[:n_te] * 2 - 1, y_test=ds.y_test[:n_te],
                           x_val=ds.x_train[va] * 2 - 1 if n_val else None, y_val=ds.y_train[va] if n_val else None,
                           meta={"index": i, "train_frames": (tr.start, tr.stop), "val_frames": (va.start, va.stop),
-                                "test_frames": (0, n_te)}))
+                                "test_frames": (0, n_te), "gap": int(gap)}))
     return tasks

@@ -75,7 +75,7 @@ class AutoEncoders(Experiment):
         Option("reset_test", "--reset-test", bool, "after each digit, the old digits' error with only the blind "
                "(zero-importance) weights, or only the others, reset to θ*"),
     )
-    task_keys = ("dataset", "order", "n_train", "n_val", "n_test")
+    task_keys = ("dataset", "order", "data_seed", "n_train", "n_val", "n_test")
     per_seed = ("order",)
     run_overrides = {"snapshots": True}  # Figure 4a
     budgets = {
@@ -117,7 +117,8 @@ class AutoEncoders(Experiment):
     def tasks(self, cfg, device):
         """One task per digit of ``cfg["order"]`` (:func:`scpviz.datasets.digit_tasks`), the images flattened."""
         ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
-        return digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"])
+        return digit_tasks(ds, order=cfg["order"], n_train=cfg["n_train"], n_test=cfg["n_test"], n_val=cfg["n_val"],
+                           subset_seed=cfg.data_seed)
 
     def model(self, cfg, tasks):
         """The :class:`~scpviz.models.AutoEncoder` of ``cfg`` (widths, code, activation, init, bias)."""

@@ -91,6 +91,10 @@ class FigureSpec:
     reference: str | None = None
 
 
+# keys that every experiment's configs gained after results were shipped, with the value those runs had: before
+# version 0.4 every seed trained on the images drawn with subset seed 0
+_LATER_COMMON = {"data_seed": 0}
+
 COMMON_OPTIONS = (
     Option("epochs", "--epochs", int, "epochs per task"),
     Option("n_train", "--train", int, "training images per task"),
@@ -162,7 +166,7 @@ class Experiment:
     figures: tuple = ()
     default_lams: Mapping[str, float] = {}
     shipped: str | None = None
-    task_keys: tuple = ("dataset", "seed", "n_train", "n_val", "n_test")
+    task_keys: tuple = ("dataset", "seed", "data_seed", "n_train", "n_val", "n_test")
     per_seed: tuple = ()
     later_options: Mapping[str, Any] = {}
     unused_options: tuple = ()
@@ -230,7 +234,9 @@ class Experiment:
         lam : float, optional
             λ of eq 17; default :meth:`default_lam` (the shipped grid's validation choice); 0 without a penalty.
         seed : int
-            Seeds the model's initialisation, the batch order, the slices and the experiment's random stream.
+            Seeds the model's initialisation, the batch order, the slices and the experiment's random stream, and
+            (as ``data_seed``, unless that is given among ``overrides``) which training and validation images each
+            task draws, so that seeds differ in their data as well.
         mode : str, optional
             Budget to take defaults from (default :func:`scpviz.config.get_mode`); stored as ``cfg.mode``.
         data_root : path, optional
@@ -244,7 +250,8 @@ class Experiment:
         lam = self.default_lam(method) if lam is None else lam
         if method_table.get(method).importance is None:
             lam = 0.0
-        cfg = dict(experiment=self.name, method=method, lam=float(lam), seed=int(seed), **self.defaults(mode))
+        cfg = dict(experiment=self.name, method=method, lam=float(lam), seed=int(seed), data_seed=int(seed),
+                   **self.defaults(mode))
         cfg = self.derive(cfg, overrides)
         unknown = set(overrides) - set(cfg)
         if unknown:
@@ -263,7 +270,12 @@ class Experiment:
     def upgrade(self, cfg: Mapping[str, Any]) -> dict:
         """A config read back from a result file made by an earlier version, as this version writes it: the
         :attr:`later_options` it lacks added with the values its run had (the one converter of old results)."""
-        return {**cfg, **{k: v for k, v in self.later_options.items() if k not in cfg}}
+        return {**cfg, **{k: v for k, v in self.all_later_options().items() if k not in cfg}}
+
+    def all_later_options(self) -> dict:
+        """The options every experiment's configs gained after results were shipped (``data_seed``: 0) and this
+        experiment's :attr:`later_options`, each at the value those runs had."""
+        return {**_LATER_COMMON, **self.later_options}
 
     def finalize(self, cfg: RunConfig) -> RunConfig:
         """Hook: the last normalisation of a complete, valid config (e.g. dropping keys at their defaults that

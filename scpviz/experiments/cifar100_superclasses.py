@@ -52,7 +52,7 @@ class Cifar100Superclasses(Experiment):
         Option("cutout", "--cutout", int, "Cutout square side in pixels (0: no Cutout)"),
     )
     unused_options = ("hidden",)     # a Wide-ResNet's widths are depth and widen_factor
-    task_keys = ("dataset", "n_train", "n_val", "n_test")
+    task_keys = ("dataset", "data_seed", "n_train", "n_val", "n_test")
     budgets = {
         # §8.5: WRN (the Cutout paper's WRN-28-10 for CIFAR-100), crop + flip + Cutout 8, λ ∈ {1e2, ..., 1e6}; the
         # paper gives no epochs or learning rate and ran once: 20 epochs a task as §8.4, Adam lr 1e-4 as §5, 3 seeds
@@ -126,7 +126,7 @@ class Cifar100Superclasses(Experiment):
         """Five tasks, task i the i-th fine class of every super-class, labelled by super-class
         (:func:`scpviz.datasets.superclass_tasks`)."""
         return superclass_tasks(self.dataset(cfg, device), n_tasks=5, n_train=cfg["n_train"], n_val=cfg["n_val"],
-                                n_test=cfg["n_test"], subset_seed=0)
+                                n_test=cfg["n_test"], subset_seed=cfg.data_seed)
 
     def model(self, cfg, tasks):
         """The :class:`~scpviz.models.WideResNet` of ``cfg`` (depth, widen factor, dropout), 20 super-class outputs."""

@@ -42,7 +42,7 @@ class MnistSvhn(Experiment):
         Option("bn_restore_test", "--bn-restore-test", bool, "after task 2, also evaluate every task with BatchNorm's "
                                                              "running statistics put back to their end-of-task-1 values"),
     )
-    task_keys = ("dataset", "second", "image_size", "n_train", "n_val", "n_test")
+    task_keys = ("dataset", "second", "image_size", "data_seed", "n_train", "n_val", "n_test")
     budgets = {
         # §8.4: 20 epochs per task, λ ∈ {1e2, ..., 1e6}, ten runs; all images (the stand-in: half of MNIST's each,
         # see domain_shift_tasks); Adam lr 1e-4 and batch 100 as the paper's other experiments; widths our choice
@@ -118,7 +118,8 @@ class MnistSvhn(Experiment):
             second, shared = load_mnist_m(first, seed=0, size=cfg["image_size"], device=device), True
             notify_standin("svhn", self.data_root_of(cfg))
         tasks = domain_shift_tasks(first, second, size=cfg["image_size"], n_train=cfg["n_train"], n_val=cfg["n_val"],
-                                   n_test=cfg["n_test"], subset_seed=0, shared_images=shared)
+                                   n_test=cfg["n_test"], subset_seed=cfg.data_seed,
+                                   shared_images=shared)
         for t in tasks:
             t.meta["requested_n_train"] = cfg["n_train"]
         return tasks

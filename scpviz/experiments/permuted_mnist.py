@@ -25,7 +25,7 @@ class PermutedMNIST(Experiment):
     paper = "§5.1, Figure 3"
     objective = CLASSIFICATION
     options = (Option("n_tasks", "--tasks", int, "number of tasks (permutations; the first is the identity)"),)
-    task_keys = ("dataset", "n_tasks", "seed", "n_train", "n_val", "n_test")
+    task_keys = ("dataset", "n_tasks", "seed", "data_seed", "n_train", "n_val", "n_test")
     budgets = {
         # the paper: 10 tasks, Adam lr 1e-4, batch 100, L = 100, 10 runs, λ cross-validated on {1e-3, ..., 1e9}
         "paper": dict(_COMMON, n_tasks=10, epochs=20, n_train=55000, n_val=5000, n_test=10000, n_slices=100,
@@ -55,7 +55,7 @@ class PermutedMNIST(Experiment):
         (:func:`scpviz.datasets.permuted_mnist_tasks`)."""
         ds = load_dataset(cfg["dataset"], root=self.data_root_of(cfg), device=device)
         return permuted_mnist_tasks(ds, n_tasks=cfg["n_tasks"], seed=cfg["seed"], n_train=cfg["n_train"],
-                                    n_test=cfg["n_test"], n_val=cfg["n_val"], subset_seed=0)
+                                    n_test=cfg["n_test"], n_val=cfg["n_val"], subset_seed=cfg.data_seed)
 
     def model(self, cfg, tasks):
         """The :class:`~scpviz.models.MLP` of ``cfg["hidden"]`` on the flattened images, 10 outputs."""

@@ -47,7 +47,7 @@ class RunConfig(dict):
     ------
     ValueError
         For a missing ``experiment``/``method``/``lam``/``seed``, an unknown method, λ < 0 or not finite, or a
-        negative or non-integer seed.
+        negative or non-integer ``seed`` or ``data_seed``.
     """
 
     def __init__(self, values: Mapping[str, Any] = (), *, mode: str | None = None, data_root=None):
@@ -61,9 +61,10 @@ class RunConfig(dict):
         lam = self["lam"]
         if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
             raise ValueError(f"lam={lam!r} must be a finite number >= 0 (λ of eq 17).")
-        seed = self["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed={seed!r} must be an integer >= 0.")
+        for key in ("seed", "data_seed"):
+            seed = self.get(key, 0)
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ValueError(f"{key}={seed!r} must be an integer >= 0.")
 
     @classmethod
     def of(cls, cfg: Mapping[str, Any], mode: str | None = None, data_root=None) -> "RunConfig":
@@ -98,6 +99,12 @@ class RunConfig(dict):
     def seed(self) -> int:
         """Seeds the initialisation, the batch order, the slices and the experiment's random stream."""
         return int(self["seed"])
+
+    @property
+    def data_seed(self) -> int:
+        """Seeds which training and validation images the run draws from each task's pool (the run's seed unless
+        given; result files made before it existed drew them all with 0)."""
+        return int(self.get("data_seed", 0))
 
     @property
     def n_slices(self) -> int:

@@ -43,7 +43,7 @@ from .common import eval_mode, flatten_importance, iter_batches, trainable_param
 from .fisher import FISHER_LABELS, fisher_importance
 from .mas import MAS_FORMS, mas_importance
 from .mas_abs import mas_abs_importance
-from .agreement import rank_agreement
+from .agreement import rank_agreement, shape_agreement
 from .neighbourhood import neighbourhood_importance
 from .matrices import diagonal_participation, full_importance_matrices
 from .scp import gamma_from_jacobian, mean_jacobian, scp_convergence, scp_importance, scp_importance_reference
@@ -58,6 +58,7 @@ __all__ = [
     "gamma_from_jacobian",
     "diagonal_participation",
     "rank_agreement",
+    "shape_agreement",
     "neighbourhood_importance",
     "full_importance_matrices",
     "scp_convergence",

@@ -17,7 +17,7 @@ from ..training import metric_named
 
 __all__ = ["group_runs", "choose_lambda", "summarize", "row_metric"]
 
-_NOT_OPTIONS = {"experiment", "method", "seed", "snapshots"}
+_NOT_OPTIONS = {"experiment", "method", "seed", "data_seed", "snapshots"}   # data_seed: one per seed
 
 
 def _per_seed_keys(cfg) -> set:

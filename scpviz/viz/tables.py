@@ -1,5 +1,6 @@
 """Every Markdown table scpviz prints: a grid's summary and λ choice, the continual-learning metrics per method,
-the BatchNorm-restore test, and the Figure 4 study's variants and blind-reset test. The numbers come from
+the BatchNorm-restore test, the Figure 4 study's variants and blind-reset test, and the Figure 3b comparison of
+importances. The numbers come from
 :mod:`scpviz.sweeps` and :mod:`scpviz.studies`; here they are only laid out.
 """
 
@@ -9,7 +10,7 @@ from ..sweeps.comparison import METRICS
 from ..sweeps.selection import row_metric
 
 __all__ = ["format_table", "format_metrics_table", "format_batchnorm_restore_table", "format_study_table",
-           "format_reset_table"]
+           "format_reset_table", "format_shape_table"]
 
 
 def format_table(rows, chosen=None, split="test") -> str:
@@ -90,4 +91,22 @@ def format_study_table(rows, chosen=None) -> str:
             f"{r['vs_none']['mean']:+.2f} ± {r['vs_none']['sd']:.2f} ({r['wins']}/{len(r['vs_none']['values'])})"
         lines.append(" | ".join([r["variant"], r["method"], lam, f("final"), paired, f("forgetting"),
                                  f("learning"), "✓" if id(r) in ids else ""]))
+    return "\n".join(lines)
+
+
+def format_shape_table(result) -> str:
+    """A Markdown table of :func:`scpviz.studies.figure3b.importance_shapes`: per pair of importances, each measure's
+    mean ± sd over the seeds, and per measure whether (EWC, MAS) is the more alike pair on every seed."""
+    from ..studies.figure3b import MEASURES, shape_verdict
+
+    verdict = shape_verdict(result)
+    names = {"spearman": "Spearman ρ (↑ alike)", "ks": "KS distance (↓ alike)", "overlap": "histogram overlap (↑ alike)"}
+    head = ["pair", *[names[m] for m in MEASURES]]
+    lines = [f"{result['dataset']}, {result['mode']} budget, seeds {result['seeds']}: importances after task 1, "
+             f"log₁₀ standardised ({result.get('machine', 'machine not recorded')})", "", " | ".join(head), "|".join(["---"] * len(head))]
+    for pair in result["pairs"]:
+        lines.append(" | ".join([pair.upper().replace("-", " – ")]
+                                + [f"{verdict[m]['mean'][pair]:.3f} ± {verdict[m]['sd'][pair]:.3f}" for m in MEASURES]))
+    said = {True: "yes, on every seed", False: "no, on every seed", None: "on some seeds only"}
+    lines.append(" | ".join(["EWC – MAS the most alike?"] + [said[verdict[m]["paper_reading"]] for m in MEASURES]))
     return "\n".join(lines)

@@ -21,7 +21,7 @@ def standin_cache(tmp_path_factory, monkeypatch):
 def test_each_budget_builds_tasks_and_a_unet_that_fit(mode):
     b = EXP.budget(mode)
     assert {o.key for o in EXP.all_options()} <= set(b.as_dict()) and "hidden" not in {o.key for o in EXP.all_options()}
-    small = dict(height=32, width=48, n_frames=20, n_train=8, n_val=2, n_test=4)
+    small = dict(height=32, width=48, n_frames=20, n_train=8, n_val=2, n_test=4, gap=1)
     cfg = EXP.config("scp", seed=0, mode=mode, **small)
     assert cfg["dataset"] == "synthia_standin"
     tasks = EXP.tasks(cfg, "cpu")
@@ -116,4 +116,6 @@ def test_uses_synthia_when_both_sequences_are_found(tmp_path, monkeypatch):
     cfg = EXP.config("none", mode="quick", height=16, width=24, n_train=6, n_val=2, n_test=4)
     assert cfg["dataset"] == "synthia"
     tasks = EXP.tasks(cfg, "cpu")
-    assert tasks[0].dataset == "SYNTHIA-SEQS-01" and tasks[0].meta["train_frames"] == (12, 18) and len(tasks[0].x_test) == 4   # before val, test
+    # 20 frames before SYNTHIA's 100 test frames: validation 0-1, a gap of 2, training 12-17, a gap of 2, test
+    assert tasks[0].dataset == "SYNTHIA-SEQS-01" and tasks[0].meta["train_frames"] == (12, 18) and len(tasks[0].x_test) == 4
+    assert tasks[0].meta["val_frames"] == (0, 2) and tasks[0].meta["gap"] == cfg["gap"] == 2
