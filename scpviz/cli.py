@@ -285,7 +285,9 @@ def _cmd_study(args) -> int:
     if args.reset_test:
         print(format_reset_table(figure4.reset_rows(results)))
     if args.export:
-        path = export_results(results, args.export, compact=lambda c: False, command=cmd)
+        from .config import describe_machine
+
+        path = export_results(results, args.export, compact=lambda c: False, command=cmd, machine=describe_machine())
         print(f"exported {len(results)} runs to {path}")
     return 0
 
@@ -462,7 +464,10 @@ def _cmd_sweep(args) -> int:
     print(format_table(summarize(results, chosen), chosen))
     if args.export:
         cmd = "python -m scpviz " + " ".join(shlex.quote(a) for a in args.argv)
-        print(f"\nexported {len(results)} runs to {export_results(results, args.export, command=cmd)}")
+        from .config import describe_machine
+
+        path = export_results(results, args.export, command=cmd, machine=describe_machine(args.device))
+        print(f"\nexported {len(results)} runs to {path}")
     return 0
 
 

@@ -10,7 +10,7 @@ Adding an importance is one module in :mod:`scpviz.importance` plus one row here
 >>> [m.name for m in paper_methods()]
 ['none', 'ewc', 'mas', 'scp']
 >>> get("mas_abs").label
-'MAS |∇| (Aljundi)'
+'MAS (|∇|, Aljundi et al.)'
 >>> get("ewc").needs_class_probabilities
 True
 """
@@ -139,9 +139,9 @@ _ROWS = (
            reference="fine-tuning: the lower bound"),
     Method("ewc", "online-EWC (F)", "#1f77b4", 1, _fisher, paper=True, needs_class_probabilities=True,
            reference="eq 3–5, Kirkpatrick et al. (2017), Schwarz et al. (2018)"),
-    Method("mas", "MAS (Ω)", "#ff7f0e", 2, _mas, paper=True, uses_layer=True,
+    Method("mas", "MAS (Ω, eq 7, squared)", "#ff7f0e", 2, _mas, paper=True, uses_layer=True,
            reference="eq 6–7, the second-order expansion of MAS's replay regularizer"),
-    Method("mas_abs", "MAS |∇| (Aljundi)", "#8c564b", 3, _mas_abs, uses_layer=True,
+    Method("mas_abs", "MAS (|∇|, Aljundi et al.)", "#8c564b", 3, _mas_abs, uses_layer=True,
            reference="Aljundi et al. (2018): mean absolute gradient of ‖φ‖²"),
     Method("scp", "SCP (Γ)", "#2ca02c", 4, _scp, paper=True, uses_layer=True, uses_slices=True,
            reference="eq 14–19, Algorithm 1"),

@@ -151,9 +151,9 @@ def _two_task_results(extra_method="mas_abs"):
 
 def test_a_new_row_reaches_the_explorers_method_toggles():
     w = widgets.domain_shift_explorer(_two_task_results(), method="mas_abs")
-    assert ("MAS |∇| (Aljundi)", "mas_abs") in w.method.options
+    assert ("MAS (|∇|, Aljundi et al.)", "mas_abs") in w.method.options
     assert w.method.value == "mas_abs" and [v for _, v in w.lam.options] == [1.0, 10.0]
-    assert "MAS |∇| (Aljundi)" in w.children[2].value
+    assert "MAS (|∇|, Aljundi et al.)" in w.children[2].value
     live = widgets.permuted_mnist_explorer(results=[(c, h) for c, h in _two_task_results() if c["method"] != "scp"],
                                            mode="precomputed")
     assert "mas_abs" in live.method.options
@@ -172,7 +172,7 @@ def test_a_new_row_reaches_the_plots_with_its_colour_and_label():
         fig = draw(rows)
         ax = fig.axes[0]
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
-        assert any(t.startswith("MAS |∇| (Aljundi)") for t in labels), labels
+        assert any(t.startswith("MAS (|∇|, Aljundi et al.)") for t in labels), labels
         colours = {tuple(np.round(plt_colour(line), 3)) for line in ax.get_lines()}
         assert tuple(np.round(plt_colour(methods.get("mas_abs").colour), 3)) in colours
     fig = plots.plot_tradeoff(_two_task_results())

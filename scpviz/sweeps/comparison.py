@@ -76,19 +76,26 @@ def continual_metrics(results, chosen, split="test", reference="none") -> list:
     return rows
 
 
-def paired_difference(results, chosen, a, b, split="test", metric="final") -> dict:
-    """Method ``a`` minus method ``b``, seed by seed, with a paired t-test (:func:`scipy.stats.ttest_rel`).
+def paired_difference(results, chosen, a, b, split="test", metric="final", level=0.95) -> dict:
+    """Method ``a`` minus method ``b``, seed by seed, with a paired t-test (:func:`scipy.stats.ttest_rel`) and a
+    confidence interval for the mean difference.
 
     Parameters
     ----------
     metric : {"final", "forgetting", "backward_transfer"}
+    level : float
+        Confidence level of the interval (Student's t with n − 1 degrees of freedom).
 
     Returns
     -------
     dict
         ``seeds``, ``a``, ``b`` (per-seed values), ``diff`` (a − b per seed), ``mean_diff``, ``t``, ``p``
-        (two-sided; NaN with fewer than 2 seeds or identical differences), ``n``.
+        (two-sided; NaN with fewer than 2 seeds or identical differences), ``n``, ``ci`` (low, high; NaN with fewer
+        than 2 seeds), ``level`` and ``conclusive``: whether the interval excludes 0 (a difference this study can
+        state), False otherwise — "no conclusion", not "no difference".
     """
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95).")
     getters = {"final": lambda h: h.final_average_metric(split), "forgetting": lambda h: h.forgetting(split),
                "backward_transfer": lambda h: h.backward_transfer(split)}
     if metric not in getters:
@@ -104,8 +111,15 @@ def paired_difference(results, chosen, a, b, split="test", metric="final") -> di
     vb = np.array([getters[metric](by_seed[b][s]) for s in seeds])
     d = va - vb
     t, p = (stats.ttest_rel(va, vb) if len(seeds) > 1 and np.ptp(d) > 0 else (np.nan, np.nan))
+    n = len(seeds)
+    if n > 1:
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
+        ci = (float(d.mean() - half), float(d.mean() + half))
+    else:
+        ci = (np.nan, np.nan)
     return {"seeds": seeds, "a": va.tolist(), "b": vb.tolist(), "diff": d.tolist(), "mean_diff": float(d.mean()),
-            "t": float(t), "p": float(p), "n": len(seeds)}
+            "t": float(t), "p": float(p), "n": n, "ci": ci, "level": level,
+            "conclusive": bool(n > 1 and (ci[0] > 0 or ci[1] < 0))}
 
 
 def batchnorm_restore_rows(results) -> list:

@@ -28,11 +28,12 @@ def compact_history(hist: History, keep_snapshots=True, digits=4) -> History:
     return dataclasses.replace(hist, points=points, extras=extras)
 
 
-def export_results(results, path, command=None, compact=None) -> Path:
+def export_results(results, path, command=None, compact=None, machine=None) -> Path:
     """Write ``(config, History)`` pairs to one JSON file (what the repository ships for notebooks 06, 07).
 
     ``compact``: optional ``callable(config) -> bool | None``; True/False = :func:`compact_history` keeping /
-    dropping snapshots, None = the full History.
+    dropping snapshots, None = the full History. ``command``: the command that made the file (relative paths);
+    ``machine``: what it ran on (:func:`scpviz.config.describe_machine`), stored when given.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +42,7 @@ def export_results(results, path, command=None, compact=None) -> Path:
         keep = None if compact is None else compact(c)
         return h if keep is None else compact_history(h, keep_snapshots=bool(keep))
 
-    doc = {"version": __version__, "command": command,
+    doc = {"version": __version__, "command": command, **({"machine": machine} if machine else {}),
            "runs": [{"config": c, "history": shrink(c, h).to_dict()} for c, h in results]}
     with _open(path, "wt") as f:
         json.dump(doc, f, default=str, separators=(",", ":"))

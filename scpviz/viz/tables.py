@@ -10,7 +10,7 @@ from ..sweeps.comparison import METRICS
 from ..sweeps.selection import row_metric
 
 __all__ = ["format_table", "format_metrics_table", "format_batchnorm_restore_table", "format_study_table",
-           "format_reset_table", "format_shape_table"]
+           "format_reset_table", "format_shape_table", "format_paired_table"]
 
 
 def format_table(rows, chosen=None, split="test") -> str:
@@ -109,4 +109,27 @@ def format_shape_table(result) -> str:
                                 + [f"{verdict[m]['mean'][pair]:.3f} ± {verdict[m]['sd'][pair]:.3f}" for m in MEASURES]))
     said = {True: "yes, on every seed", False: "no, on every seed", None: "on some seeds only"}
     lines.append(" | ".join(["EWC – MAS the most alike?"] + [said[verdict[m]["paper_reading"]] for m in MEASURES]))
+    return "\n".join(lines)
+
+
+def format_paired_table(pairs, unit_scale=100.0, unit="points") -> str:
+    """A Markdown table of :func:`scpviz.sweeps.paired_difference` results: per comparison the seeds, the mean
+    difference, its confidence interval, the paired t-test's p and what can be said — "A > B" or "A < B" when the
+    interval excludes 0, else "no conclusion".
+
+    Parameters
+    ----------
+    pairs : mapping
+        ``{(a, b): paired_difference(..., a, b)}``.
+    unit_scale, unit : float, str
+        Differences are shown × ``unit_scale`` in ``unit`` (accuracy differences in percentage points).
+    """
+    head = ["comparison", "seeds", f"mean difference ({unit})", "confidence interval", "paired t-test p",
+            "conclusion"]
+    lines = [" | ".join(head), "|".join(["---"] * len(head))]
+    for (a, b), r in pairs.items():
+        lo, hi = (unit_scale * v for v in r["ci"])
+        said = (f"{a} > {b}" if lo > 0 else f"{a} < {b}") if r["conclusive"] else "no conclusion"
+        lines.append(" | ".join([f"{a} − {b}", str(r["n"]), f"{unit_scale * r['mean_diff']:+.2f}",
+                                 f"[{lo:+.2f}, {hi:+.2f}] ({100 * r['level']:g} %)", f"{r['p']:.3g}", said]))
     return "\n".join(lines)

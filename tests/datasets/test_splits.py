@@ -73,7 +73,7 @@ def test_the_teach_gap_covers_the_stand_ins_decorrelation_lag():
         assert frame_decorrelation_lag(seq.x_train, far=30) <= cfg["gap"], season
     tasks = exp.tasks(cfg, "cpu")
     for t in tasks:
-        (v0, v1), (t0, t1) = t.meta["val_frames"], t.meta["train_frames"]
+        (_, v1), (t0, _) = t.meta["val_frames"], t.meta["train_frames"]
         assert t0 - v1 >= cfg["gap"] and len(t.x_train) == cfg["n_train"] and len(t.x_val) == cfg["n_val"]
 
 

@@ -54,6 +54,17 @@ def test_paired_difference_is_the_paired_t_test(grid):
     assert r["diff"] == pytest.approx(d.tolist()) and r["t"] == pytest.approx(t) and r["n"] == 3
     from scipy import stats
     assert r["p"] == pytest.approx(2 * stats.t.sf(abs(t), df=2))
+    # 95 % interval: mean ± t(0.975, 2) · sd / √3, with the table value t(0.975, 2) = 4.302652729911275
+    half = 4.302652729911275 * d.std(ddof=1) / np.sqrt(3)
+    assert r["ci"] == pytest.approx((d.mean() - half, d.mean() + half)) and r["level"] == 0.95
+    assert r["conclusive"] == (d.mean() - half > 0)
+    wide = sweeps.paired_difference(results, chosen, "none", "scp", level=0.999999)   # wide enough to hold 0
+    assert wide["ci"][0] < 0 < wide["ci"][1] and not wide["conclusive"]
+    table = tables.format_paired_table({("scp", "none"): r, ("none", "scp"): wide})
+    assert f"scp − none | 3 | {100 * d.mean():+.2f} | [{100 * (d.mean() - half):+.2f}," in table
+    assert table.splitlines()[2].endswith("scp > none") and table.splitlines()[3].endswith("no conclusion")
+    with pytest.raises(ValueError, match="level=95 must be between 0 and 1"):
+        sweeps.paired_difference(results, chosen, "scp", "none", level=95)
 
 
 def test_bad_comparisons_say_what_is_wrong(grid):

@@ -98,6 +98,12 @@ def test_real_sweep_quick_tiny(tmp_path):
     path = sweeps.export_results(res, tmp_path / "out" / "grid.json", command="python -m scpviz sweep ...")
     back, cmd = sweeps.load_exported(path)
     assert cmd.startswith("python -m scpviz") and back[1][1].points == res[1][1].points
+    import json
+
+    from scpviz.config import describe_machine
+    assert "machine" not in json.loads(path.read_text())
+    path = sweeps.export_results(res, tmp_path / "m.json", command="c", machine=describe_machine("cpu"))
+    assert json.loads(path.read_text())["machine"].startswith("cpu (") and "torch" in describe_machine("cpu")
     with pytest.raises(ValueError, match="cannot read"):
         (tmp_path / "bad.json").write_text("{")
         sweeps.load_exported(tmp_path / "bad.json")
