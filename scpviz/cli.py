@@ -1,6 +1,6 @@
 """Headless entry point, generated from the experiment registry: ``python -m scpviz list | run | sweep | info``.
 
-* ``list`` — the experiments, the figure each reproduces, their budgets per mode and default λ;
+* ``list`` — the experiments, the paper figure each is about, their budgets per mode and default λ;
 * ``run EXPERIMENT`` — one run per method × seed, Histories and the experiment's figures written to ``--out``;
 * ``sweep EXPERIMENT`` — the grid methods × λ × L × seeds into a resumable cache, on a backend (serial,
   processes, Ray); λ chosen on validation; ``--export`` writes one results file;
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--data", default=None, help="data root (default: $SCPVIZ_DATA or a user cache dir)")
     p_info.set_defaults(func=_cmd_info)
 
-    p_list = sub.add_parser("list", help="the experiments, the figure each reproduces, budgets per mode")
+    p_list = sub.add_parser("list", help="the experiments, the paper figure each is about, budgets per mode")
     p_list.set_defaults(func=_cmd_list)
 
     p_gal = sub.add_parser("gallery", help="execute every notebook and render it to HTML with its outputs")
