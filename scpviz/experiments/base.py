@@ -355,7 +355,7 @@ class Experiment:
                                   batch_size=cfg.batch_size, objective=self.objective_for(cfg),
                                   optimizer_reset=cfg["optimizer_reset"], seed=cfg.seed, progress=progress,
                                   config=cfg.to_dict(), on_epoch=on_epoch, on_task_end=on_task_end,
-                                  augment=self.augment(cfg))
+                                  augment=self.augment(cfg), adam_eps=cfg.get("adam_eps", 1e-8))
         if finish is not None:
             finish(hist)
         return hist

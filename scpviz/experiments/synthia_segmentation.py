@@ -57,26 +57,32 @@ class SynthiaSegmentation(Experiment):
                                     "so that no frame is a near-copy of one in another split"),
         Option("layer", "--layer", str, "where MAS and SCP preserve the output: the class scores or the U-Net's "
                                         "bottleneck", choices=("output", "bottleneck")),
+        Option("adam_eps", "--adam-eps", float, "Adam's ε: 1e-4 at the CPU budgets keeps 1 − Dice from growing the "
+                                                "logits without bound (torch's default 1e-8 at the paper's)"),
     )
     task_keys = ("dataset", "height", "width", "n_frames", "n_train", "n_val", "n_test", "standin_version",
                  "val_frames", "gap")
     # the options the shipped grid's configs lack, at the values its runs used (see Experiment.later_options)
-    later_options = dict(standin_version=2, val_frames="before_test", gap=0)
+    later_options = dict(standin_version=2, val_frames="before_test", gap=0, adam_eps=1e-8)
     budgets = {
         # §5.3: U-Net, 1 − Dice, 100 epochs per task, Adam 1e-4, L = 100, last 100 frames as test, ten runs; the
         # frame size is not given (ours: 256 × 448, divisible by 16); λ grid: §5.1's, as the paper names none here
         # gap: SYNTHIA's frames could not be measured here (no copy); 50 frames, five times the stand-in's
         # decorrelation lag — check it with datasets.frame_decorrelation_lag on the real sequences
         "paper": dict(_COMMON, base=64, depth=4, height=256, width=448, epochs=100, n_train=None, n_val=50, gap=50,
-                      n_test=100, n_slices=100, lr=1e-4, seeds=tuple(range(10)), lams=PAPER_LAMBDAS_SYNTHIA),
+                      n_test=100, n_slices=100, lr=1e-4, adam_eps=1e-8, seeds=tuple(range(10)), lams=PAPER_LAMBDAS_SYNTHIA),
         # sized for a laptop CPU: a narrow U-Net on 48 × 72 frames of the stand-in; lr 5e-3, because at 1e-3 or
         # 2e-3 summer is still poorly learned after 20 epochs, more than this budget affords
         # gap: the stand-in's frames 10 apart differ as much as frames far apart do (frame_decorrelation_lag)
+        # adam_eps: with torch's 1e-8, seed 0 diverged in its first epoch (logits ~1e8, summer Dice 3 %) and
+        # seeds 1, 3 while learning winter (logits 1e4-1e5); with 1e-4 summer was learned on seeds 0-5 (validation
+        # Dice 44-65 %, no consolidation, largest logit 1e2-1e3) - decided on those runs only
         "teach": dict(_COMMON, base=12, depth=3, height=48, width=72, n_frames=160, epochs=15, n_train=100,
-                      n_val=20, gap=10, n_test=20, n_slices=50, lr=5e-3, seeds=(0,), lams=(1e-1, 1e0, 1e1, 1e2, 1e3)),
+                      n_val=20, gap=10, n_test=20, n_slices=50, lr=5e-3, adam_eps=1e-4, seeds=(0,),
+                      lams=(1e-1, 1e0, 1e1, 1e2, 1e3)),
         # CI
         "quick": dict(_COMMON, base=4, depth=2, height=32, width=48, n_frames=40, epochs=2, n_train=24, n_val=4,
-                      gap=2, n_test=8, n_slices=10, lr=2e-3, seeds=(0,), lams=(1e0, 1e2)),
+                      gap=2, n_test=8, n_slices=10, lr=2e-3, adam_eps=1e-4, seeds=(0,), lams=(1e0, 1e2)),
     }
     # notebook 10's own run: seconds per run on a laptop CPU, enough epochs for summer to be learned and forgotten
     live = dict(epochs=10, n_train=60, base=12, depth=3, height=48, width=72, n_frames=100, lr=2e-3)

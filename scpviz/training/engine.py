@@ -71,6 +71,10 @@ class HyperParams:
     optimizer_reset : {"task", "epoch"}
         Create a fresh Adam at every task, or at every epoch (as ``grid_search.py`` of lihr04/corel2m does at
         commit 27836b9).
+    adam_eps : float
+        Adam's ε (torch's default 1e-8). A larger one bounds Adam's step where the gradient all but vanishes:
+        with 1 − Dice, whose gradient fades as the softmax saturates, Adam's normalised step otherwise keeps
+        growing the logits, and a U-Net without normalisation can diverge.
     seed : int
         Seed of the batch orders (the model's initialisation is the caller's).
     augment : callable(batch, generator), optional
@@ -85,7 +89,7 @@ class HyperParams:
     Examples
     --------
     >>> HyperParams(epochs=2, lr=1e-3)
-    HyperParams(epochs=2, lr=0.001, batch_size=100, optimizer_reset='task', seed=0, augment=None)
+    HyperParams(epochs=2, lr=0.001, batch_size=100, optimizer_reset='task', seed=0, augment=None, adam_eps=1e-08)
     >>> HyperParams(optimizer_reset="step")
     Traceback (most recent call last):
     ...
@@ -98,6 +102,7 @@ class HyperParams:
     optimizer_reset: str = "task"
     seed: int = 0
     augment: Callable | None = None
+    adam_eps: float = 1e-8
 
     def __post_init__(self):
         # numpy integers (from grids) become ints, so that configs stay JSON-serialisable
@@ -105,6 +110,8 @@ class HyperParams:
         object.__setattr__(self, "batch_size", _positive_int(self.batch_size, "batch_size"))
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} must be a positive number.")
+        if isinstance(self.adam_eps, bool) or not isinstance(self.adam_eps, (int, float)) or not self.adam_eps > 0:
+            raise ValueError(f"adam_eps={self.adam_eps!r} must be a positive number (torch's default: 1e-8).")
         if self.optimizer_reset not in ("task", "epoch"):
             raise ValueError(f"optimizer_reset={self.optimizer_reset!r} must be 'task' or 'epoch'.")
         if self.augment is not None and not callable(self.augment):
@@ -203,10 +210,10 @@ def evaluate(model, x, y=None, objective="classification", batch_size=2000) -> f
     return total / n
 
 
-def adam(params, lr):
+def adam(params, lr, eps=1e-8):
     """Adam (the paper's optimizer), in its fused single-kernel form where this torch and device have one.
 
-    Same update as ``torch.optim.Adam(params, lr=lr)`` up to float rounding, but one pass over the parameters
+    Same update as ``torch.optim.Adam(params, lr=lr, eps=eps)`` up to float rounding, but one pass over the parameters
     instead of about ten, which matters for small networks whose step costs as much as their backward pass
     (``python -m benchmarks.accelerator`` measures it). Falls back to the default implementation where
     ``fused=True`` is refused (older torch on CPU, other devices).
@@ -215,6 +222,8 @@ def adam(params, lr):
     ----------
     params : iterable of Tensor
     lr : float
+    eps : float
+        Added to the root of Adam's second moment (:class:`HyperParams`'s ``adam_eps``).
 
     Returns
     -------
@@ -222,9 +231,9 @@ def adam(params, lr):
     """
     params = list(params)
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, eps=eps)
 
 
 def _train_epoch(model, x, y, opt, obj, batch_size, gen, consolidation, use_penalty, augment=None):
@@ -291,7 +300,7 @@ def _epochs(model, task, obj, hp: HyperParams, consolidation, generator, *, opti
     opt = optimizer
     for epoch in range(hp.epochs):
         if opt is None or hp.optimizer_reset == "epoch":
-            opt = adam(model.parameters(), hp.lr)
+            opt = adam(model.parameters(), hp.lr, hp.adam_eps)
         gen = generator(epoch)
         t0 = time.perf_counter()
         # every epoch, since the caller's evaluation or callback may leave the model in eval mode
@@ -446,6 +455,8 @@ def train_sequence(model, tasks, consolidation=None, *, hparams=None, objective=
     cfg = dict(config or {})
     cfg.update(epochs=hp.epochs, lr=hp.lr, batch_size=hp.batch_size, objective=obj.name,
                optimizer_reset=hp.optimizer_reset, seed=hp.seed, n_tasks=len(tasks))
+    if hp.adam_eps != HyperParams.adam_eps:   # recorded only when set, as Histories made before it lack the key
+        cfg.update(adam_eps=hp.adam_eps)
     if consolidation is not None:
         cfg.setdefault("consolidation", consolidation.config())
     hist = History(config=cfg, dataset=tasks[0].dataset, task_names=[t.name for t in tasks],

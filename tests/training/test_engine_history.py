@@ -233,3 +233,25 @@ def test_adam_helper_matches_torch_adam_and_falls_back(monkeypatch):
     monkeypatch.setattr(torch.optim, "Adam", no_fused)
     o = adam(a.parameters(), 1e-3)
     assert isinstance(o, real) and not o.defaults.get("fused")
+
+
+def test_adam_eps_bounds_the_step_on_a_vanishing_gradient_and_is_recorded():
+    """Adam's first step moves a weight by lr·|g|/(|g| + ε) (bias-corrected moments equal g and g²): with
+    |g| = 1e-6 about lr at torch's ε = 1e-8, about lr/100 at ε = 1e-4."""
+    from scpviz.training import adam
+
+    g, lr = 1e-6, 1e-2
+    for eps in (1e-8, 1e-4):
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = adam([p], lr, eps)
+        p.grad = torch.full((1,), g)
+        opt.step()
+        assert float(-p) == pytest.approx(lr * g / (g + eps), rel=1e-4)
+    with pytest.raises(ValueError, match="adam_eps"):
+        HyperParams(adam_eps=0.0)
+    # train_sequence records ε only when it is not torch's default (Histories made before it lack the key)
+    x = torch.randn(20, 2)
+    task = datasets.Task("t", x, (x[:, 0] > 0).long(), x, (x[:, 0] > 0).long(), dataset="toy")
+    h = {eps: train_sequence(models.MLP(2, (4,), 2, seed=0), [task], epochs=1, lr=1e-2, batch_size=10,
+                             adam_eps=eps, progress=False) for eps in (1e-8, 1e-4)}
+    assert "adam_eps" not in h[1e-8].config and h[1e-4].config["adam_eps"] == 1e-4
