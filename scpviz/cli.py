@@ -180,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_st.add_argument("--dry-run", action="store_true", help="only count the runs")
     p_st.set_defaults(func=_cmd_study)
 
+    p_res = sub.add_parser("results", help="write RESULTS.md: every shipped result file as its tables, generated "
+                                           "from the files")
+    p_res.add_argument("--out", default="RESULTS.md", help="where to write it (default RESULTS.md)")
+    p_res.add_argument("--readme", default="README.md", help="the README whose results-summary block is rewritten "
+                                                            "(default README.md; 'none': leave it)")
+    p_res.add_argument("--check", action="store_true", help="write nothing; exit 1 when --out differs from what "
+                                                            "the files give")
+    p_res.set_defaults(func=_cmd_results)
+
     p_as = sub.add_parser("assignments", help="course assignments: regenerate the student versions (nbgrader)")
     p_as.add_argument("action", choices=["release", "list"], help="release: nbgrader generate_assignment for each "
                                                                    "source; list: the assignments")
@@ -214,8 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--methods", "--method", dest="methods", nargs="+", default=list(exp.methods),
                        choices=list(exp.available_methods), help=_methods_help(exp))
         s.add_argument("--lams", nargs="+", type=float, default=None,
-                       help="λ grid (default: the mode's; the paper's is "
-                            f"{', '.join(f'{v:g}' for v in exp.budget('paper').lams)})")
+                       help=f"λ grid (default: the mode's; the paper's is {_lams_text(exp.budget('paper').lams)})")
         s.add_argument("--method-lams", nargs="+", default=None, metavar="METHOD=λ,λ,...", type=_method_lams,
                        help="a λ grid per method, e.g. mas=1e-9,1e-8 scp=1,10 (replaces --lams for those methods: "
                             "importances of different methods live on different scales)")
@@ -308,6 +316,29 @@ def _study_figure3b(args, cmd) -> int:
     return 0
 
 
+def _cmd_results(args) -> int:
+    from pathlib import Path
+
+    from .viz.results_report import build_results_report, with_summary
+
+    files = {Path(args.out): build_results_report()}
+    if args.readme != "none":
+        readme = Path(args.readme)
+        if not readme.exists():
+            raise SystemExit(f"--readme {readme}: no such file; run from the repository root or pass --readme none")
+        files[readme] = with_summary(readme.read_text(encoding="utf-8"))
+    if args.check:
+        stale = [str(p) for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        print(f"{', '.join(stale)}: differ from the shipped result files; run python -m scpviz results" if stale
+              else f"{', '.join(map(str, files))}: up to date")
+        return 1 if stale else 0
+    for path, text in files.items():
+        _writable_folder(path.resolve().parent, "--out's folder")
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.splitlines())} lines)")
+    return 0
+
+
 def _cmd_assignments(args) -> int:
     from .assignments import assignment_names, release
 
@@ -388,6 +419,13 @@ def _cmd_run(args) -> int:
         fig.savefig(out / f"{name}.png", dpi=120)
     print(format_table(summarize(results)))
     return 0
+
+
+def _lams_text(lams) -> str:
+    """A budget's λ grid as text: one list, or one per method when the budget gives each method its own."""
+    if isinstance(lams, dict):
+        return "; ".join(f"{m}: {', '.join(f'{v:g}' for v in vs)}" for m, vs in lams.items())
+    return ", ".join(f"{v:g}" for v in lams)
 
 
 def _method_lams(text: str) -> tuple:

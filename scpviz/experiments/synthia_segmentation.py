@@ -24,9 +24,25 @@ from ..training import SEGMENTATION
 from .base import Experiment, FigureSpec, Option
 from .run_config import RunConfig
 
-__all__ = ["SynthiaSegmentation", "PAPER_LAMBDAS_SYNTHIA"]
+__all__ = ["SynthiaSegmentation", "PAPER_LAMBDAS_SYNTHIA", "decades_around"]
 
 PAPER_LAMBDAS_SYNTHIA = (1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)  # §5.1's grid
+# validation-chosen on the shipped CPU grid (the stand-in, teach budget; notebook 10)
+_CPU_CHOSEN = {"ewc": 0.1, "mas": 1e-12, "scp": 1e-3}
+# the shipped CPU grid's λ per method, each on its method's scale, each extended downwards until validation chose
+# inside it (Ω of a 44,928-number map is about ten decades larger than Γ)
+_CPU_GRID = {"ewc": (1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3),
+             "mas": (1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7),
+             "scp": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3)}
+
+
+def decades_around(lam: float, decades: int = 4) -> tuple:
+    """``lam`` × 10^k for k = −decades … decades: a λ grid on one method's own scale.
+
+    >>> decades_around(1e-10, 2)
+    (1e-12, 1e-11, 1e-10, 1e-09, 1e-08)
+    """
+    return tuple(float(f"{lam * 10.0 ** k:.12g}") for k in range(-decades, decades + 1))
 _COMMON = dict(alpha=0.75, batch_size=8, optimizer_reset="task", dataset="auto", layer="output", n_frames=None,
                standin_version=2, val_frames="start")
 
@@ -62,15 +78,19 @@ class SynthiaSegmentation(Experiment):
     )
     task_keys = ("dataset", "height", "width", "n_frames", "n_train", "n_val", "n_test", "standin_version",
                  "val_frames", "gap")
-    # the options the shipped grid's configs lack, at the values its runs used (see Experiment.later_options)
+    # the options that the configs of the grid shipped before version 0.4 (synthia_segmentation_cpu) lack, at the
+    # values its runs used (see Experiment.later_options)
     later_options = dict(standin_version=2, val_frames="before_test", gap=0, adam_eps=1e-8)
     budgets = {
         # §5.3: U-Net, 1 − Dice, 100 epochs per task, Adam 1e-4, L = 100, last 100 frames as test, ten runs; the
-        # frame size is not given (ours: 256 × 448, divisible by 16); λ grid: §5.1's, as the paper names none here
+        # frame size is not given (ours: 256 × 448, divisible by 16); the paper names no λ here, and F, Ω and Γ of
+        # a class map live on scales many decades apart, so each method's grid is the CPU grid's choice ± 4
+        # decades (Ω sums over the whole map: with 33× the pixels its best λ may sit a few decades lower)
         # gap: SYNTHIA's frames could not be measured here (no copy); 50 frames, five times the stand-in's
         # decorrelation lag — check it with datasets.frame_decorrelation_lag on the real sequences
         "paper": dict(_COMMON, base=64, depth=4, height=256, width=448, epochs=100, n_train=None, n_val=50, gap=50,
-                      n_test=100, n_slices=100, lr=1e-4, adam_eps=1e-8, seeds=tuple(range(10)), lams=PAPER_LAMBDAS_SYNTHIA),
+                      n_test=100, n_slices=100, lr=1e-4, adam_eps=1e-8, seeds=tuple(range(10)),
+                      lams={m: decades_around(lam) for m, lam in _CPU_CHOSEN.items()}),
         # sized for a laptop CPU: a narrow U-Net on 48 × 72 frames of the stand-in; lr 5e-3, because at 1e-3 or
         # 2e-3 summer is still poorly learned after 20 epochs, more than this budget affords
         # gap: the stand-in's frames 10 apart differ as much as frames far apart do (frame_decorrelation_lag)
@@ -79,17 +99,15 @@ class SynthiaSegmentation(Experiment):
         # Dice 44-65 %, no consolidation, largest logit 1e2-1e3) - decided on those runs only
         "teach": dict(_COMMON, base=12, depth=3, height=48, width=72, n_frames=160, epochs=15, n_train=100,
                       n_val=20, gap=10, n_test=20, n_slices=50, lr=5e-3, adam_eps=1e-4, seeds=(0,),
-                      lams=(1e-1, 1e0, 1e1, 1e2, 1e3)),
+                      lams=_CPU_GRID),
         # CI
         "quick": dict(_COMMON, base=4, depth=2, height=32, width=48, n_frames=40, epochs=2, n_train=24, n_val=4,
                       gap=2, n_test=8, n_slices=10, lr=2e-3, adam_eps=1e-4, seeds=(0,), lams=(1e0, 1e2)),
     }
     # notebook 10's own run: seconds per run on a laptop CPU, enough epochs for summer to be learned and forgotten
     live = dict(epochs=10, n_train=60, base=12, depth=3, height=48, width=72, n_frames=100, lr=2e-3)
-    # validation-chosen on the shipped CPU grid (the stand-in, teach budget, 3 seeds; λ per method: EWC 1e-3…1e3,
-    # MAS 1e-11…1e-7, SCP 0.1…1e3; notebook 10)
-    default_lams = {"ewc": 0.01, "mas": 1e-10, "scp": 1.0}
-    shipped = "synthia_segmentation_cpu"
+    default_lams = _CPU_CHOSEN
+    shipped = "synthia_segmentation_cpu_v04"
     figures = (
         FigureSpec("Figure 5", "plot_segmentation_frames", "by_method", "figure5"),
         FigureSpec("Figure 6", "plot_task_panels", "seeds_by_method", "figure6"),

@@ -112,7 +112,7 @@ def format_shape_table(result) -> str:
     return "\n".join(lines)
 
 
-def format_paired_table(pairs, unit_scale=100.0, unit="points") -> str:
+def format_paired_table(pairs, unit_scale=100.0, unit="points", higher_is_better=True) -> str:
     """A Markdown table of :func:`scpviz.sweeps.paired_difference` results: per comparison the seeds, the mean
     difference, its confidence interval, the paired t-test's p and what can be said — "A > B" or "A < B" when the
     interval excludes 0, else "no conclusion".
@@ -123,6 +123,8 @@ def format_paired_table(pairs, unit_scale=100.0, unit="points") -> str:
         ``{(a, b): paired_difference(..., a, b)}``.
     unit_scale, unit : float, str
         Differences are shown × ``unit_scale`` in ``unit`` (accuracy differences in percentage points).
+    higher_is_better : bool
+        False for an error (ℓ1): a conclusion then says which side is better, "a > b (worse)".
     """
     head = ["comparison", "seeds", f"mean difference ({unit})", "confidence interval", "paired t-test p",
             "conclusion"]
@@ -130,6 +132,8 @@ def format_paired_table(pairs, unit_scale=100.0, unit="points") -> str:
     for (a, b), r in pairs.items():
         lo, hi = (unit_scale * v for v in r["ci"])
         said = (f"{a} > {b}" if lo > 0 else f"{a} < {b}") if r["conclusive"] else "no conclusion"
+        if r["conclusive"] and not higher_is_better:
+            said += " (worse)" if lo > 0 else " (better)"
         lines.append(" | ".join([f"{a} − {b}", str(r["n"]), f"{unit_scale * r['mean_diff']:+.2f}",
                                  f"[{lo:+.2f}, {hi:+.2f}] ({100 * r['level']:g} %)", f"{r['p']:.3g}", said]))
     return "\n".join(lines)

@@ -146,11 +146,9 @@ def test_batchnorm_restore_test_puts_back_only_the_running_statistics():
     assert EXP.config("scp", mode="quick")["bn_restore_test"] is False               # off unless asked for
 
 
-def test_the_readme_ranges_at_the_papers_lambda_are_the_shipped_grids():
-    """At the paper's λ (EWC 1e4, MAS 1e5, SCP 1e3) the README quotes how much lower task 2 and MNIST end than
-    without consolidation: the ranges over the three methods, from the shipped grid."""
-    from pathlib import Path
-
+def test_at_the_papers_lambda_both_tasks_end_lower_than_without_consolidation():
+    """README: "a stiff penalty costs MNIST" — at the paper's λ (EWC 1e4, MAS 1e5, SCP 1e3) the shipped grid ends
+    lower than no consolidation on task 2 and on MNIST too, for every method (means over the seeds)."""
     from scpviz import sweeps
 
     grid, _ = sweeps.shipped_results("mnist_svhn_cpu")
@@ -159,8 +157,6 @@ def test_the_readme_ranges_at_the_papers_lambda_are_the_shipped_grids():
         return np.mean([h.final_matrix() for c, h in grid if c["method"] == method and c["lam"] == lam], 0)
 
     none = R("none", 0.0)
-    drops = [none[1] - R(m, lam)[1] for m, lam in (("ewc", 1e4), ("mas", 1e5), ("scp", 1e3))]
-    task2, mnist = [100 * d[1] for d in drops], [100 * d[0] for d in drops]
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
-    assert (f"task 2 ends {min(task2):.1f}–{max(task2):.1f} points lower, and MNIST {min(mnist):.1f}–{max(mnist):.1f} "
-            "points *lower*") in readme
+    for m, lam in (("ewc", 1e4), ("mas", 1e5), ("scp", 1e3)):
+        drop = none[1] - R(m, lam)[1]
+        assert drop[0] > 0 and drop[1] > 0, (m, drop)

@@ -22,7 +22,7 @@ PAPER_PARAMS = {"permuted_mnist": 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 2
 # each experiment's paper grid of λ: §5.1 {1e-3, ..., 1e9} (used for §5.2 too), §8.4 {1e2, ..., 1e6}
 PAPER_LAMS = {"permuted_mnist": [10.0 ** i for i in range(-3, 10)], "autoencoders": [10.0 ** i for i in range(-3, 10)],
               "mnist_svhn": [10.0 ** i for i in range(2, 7)], "cifar100_superclasses": [10.0 ** i for i in range(2, 7)],
-              "synthia_segmentation": [10.0 ** i for i in range(-3, 10)]}   # §5.3 names none: §5.1's
+              "synthia_segmentation": None}   # §5.3 names none: each method's own (tested below)
 # the stand-in each experiment runs on in these structural tests (the real data is not in CI)
 STANDIN = {"cifar100_superclasses": "shape_superclasses", "synthia_segmentation": "synthia_standin"}
 # frames cut small so that the paper budget's network runs in CI (its weights do not depend on the frame size)
@@ -65,7 +65,8 @@ def test_each_budget_builds_tasks_and_a_model_that_fit(name, mode):
     if mode == "paper":
         assert n_params == PAPER_PARAMS[name]
         assert cfg["lr"] == 1e-4 and cfg["n_slices"] == 100 and len(b.seeds) == PAPER_SEEDS.get(name, 10)
-        assert list(b.lams) == PAPER_LAMS[name]
+        if PAPER_LAMS[name] is not None:
+            assert list(b.lams) == PAPER_LAMS[name]
     else:
         assert len(b.seeds) == 1, "teach and quick: one seed, not ten"
 
@@ -129,3 +130,18 @@ def test_declared_figures_exist():
             assert callable(getattr(plots, spec.plot)), (name, spec)
             assert spec.reference is None or isinstance(getattr(plots, spec.reference), dict)
             assert spec.input in ("rows", "run", "by_method", "seeds_by_method")
+
+
+def test_the_paper_segmentation_grid_inherits_each_methods_scale_from_the_cpu_grid():
+    """§5.3 names no λ: each method's paper grid is its CPU grid's validation choice ± 4 decades (not one range
+    shared by methods whose importances differ by ten decades), and the teach grid is the shipped grid's λ."""
+    from scpviz.experiments.synthia_segmentation import decades_around
+
+    exp = experiments.get("synthia_segmentation")
+    runs, _ = sweeps.shipped_results(exp.shipped)
+    chosen = sweeps.choose_lambda(runs, split="val")
+    paper = exp.budget("paper").lams
+    for m in ("ewc", "mas", "scp"):
+        assert paper[m] == decades_around(chosen[m]["lam"], 4) and len(paper[m]) == 9
+        assert min(paper[m]) == pytest.approx(chosen[m]["lam"] * 1e-4) and max(paper[m]) == pytest.approx(chosen[m]["lam"] * 1e4)
+        assert tuple(sorted({c["lam"] for c, _ in runs if c["method"] == m})) == tuple(exp.budget("teach").lams[m])

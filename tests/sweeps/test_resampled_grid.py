@@ -1,5 +1,5 @@
 """The permuted-MNIST grid re-made with resampled data (each seed its own images) and λ inside each method's grid,
-and the ten seeds at the chosen λ: their commands stand for their runs, every choice is interior, and the README's
+and the ten seeds at the chosen λ: their commands stand for their runs, every choice is interior, and RESULTS.md's
 paired comparisons are these files' numbers."""
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def test_the_grid_is_its_command_with_resampled_data_and_every_choice_interior(g
         assert tried[0] < ch["lam"] < tried[-1], (method, ch["lam"], tried)
 
 
-def test_ten_seeds_at_the_grids_choice_and_the_readme_quotes_them(grid, ten):
+def test_ten_seeds_at_the_grids_choice_and_results_md_quotes_them(grid, ten):
     runs, command = ten
     assert _configs(command) == sorted(repr(sorted(c.items())) for c, _ in runs)
     chosen = sweeps.choose_lambda(grid[0], split="val")
@@ -46,6 +46,6 @@ def test_ten_seeds_at_the_grids_choice_and_the_readme_quotes_them(grid, ten):
     assert all(sorted(c["seed"] for c, _ in runs if c["method"] == m) == list(range(10)) for m in chosen)
     c10 = sweeps.choose_lambda(runs, split="val")
     pairs = {(a, b): sweeps.paired_difference(runs, c10, a, b) for a, b in PAIRS}
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    results_md = (Path(__file__).resolve().parents[2] / "RESULTS.md").read_text(encoding="utf-8")
     for line in tables.format_paired_table(pairs).splitlines()[2:]:
-        assert line in readme, line
+        assert line in results_md, line

@@ -246,7 +246,7 @@ def test_adam_eps_bounds_the_step_on_a_vanishing_gradient_and_is_recorded():
         opt = adam([p], lr, eps)
         p.grad = torch.full((1,), g)
         opt.step()
-        assert float(-p) == pytest.approx(lr * g / (g + eps), rel=1e-4)
+        assert float(-p.detach()) == pytest.approx(lr * g / (g + eps), rel=1e-4)
     with pytest.raises(ValueError, match="adam_eps"):
         HyperParams(adam_eps=0.0)
     # train_sequence records ε only when it is not torch's default (Histories made before it lack the key)
