@@ -97,7 +97,8 @@ def test_a_new_row_is_available_to_every_experiment_and_consolidates_its_network
     assert "mas_abs" in exp.available_methods and "mas_abs" not in exp.methods   # available, not swept by default
     cfg = exp.config("mas_abs", seed=0, mode="quick", dataset=STANDIN.get(name, "digits"), n_train=20, n_val=5,
                      n_test=10, **CUT.get(name, {}))
-    assert cfg["method"] == "mas_abs" and cfg["lam"] == methods.get("mas_abs").default_lam
+    # its default λ: the experiment's validation choice where a shipped grid swept it, else the row's
+    assert cfg["method"] == "mas_abs" and cfg["lam"] == exp.default_lams.get("mas_abs", methods.get("mas_abs").default_lam)
     tasks = exp.tasks(cfg, "cpu")
     model = exp.model(cfg, tasks)
     cons = exp.consolidation(cfg, model, tasks)

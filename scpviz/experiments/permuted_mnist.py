@@ -43,8 +43,8 @@ class PermutedMNIST(Experiment):
     # the old tasks are forgotten without consolidation and the penalties visibly keep them
     live = dict(n_tasks=5, epochs=3, n_train=4000, n_val=500, n_test=1000, hidden=(512, 256), n_slices=100)
     # validation-chosen on the shipped CPU grid (tests/experiments recompute them from the file)
-    default_lams = {"ewc": 1000.0, "mas": 1.0, "scp": 1000.0}
-    shipped = "permuted_mnist_cpu"
+    default_lams = {"ewc": 1000.0, "mas": 1.0, "scp": 1000.0, "mas_abs": 0.1}
+    shipped = "permuted_mnist_cpu_resampled"
     figures = (
         FigureSpec("Figure 3a", "plot_average_metric", "rows", "average_accuracy", reference="PAPER_FIG3A"),
         FigureSpec("", "plot_forgetting_curves", "run", "forgetting"),

@@ -29,14 +29,15 @@ SHIPPED = (
     ("permuted_mnist_cpu_10seeds", "Permuted MNIST: ten seeds at each method's chosen λ", "current"),
     ("permuted_mnist_cpu_resampled", "Permuted MNIST: the λ grid, each seed its own images", "current"),
     ("permuted_mnist_cpu", "Permuted MNIST: the first λ grid",
-     "superseded by permuted_mnist_cpu_resampled: every seed trained on the same images; notebook 06's explorer "
-     "reads it"),
+     "superseded by permuted_mnist_cpu_resampled: every seed trained on the same images"),
     ("figure3b_shapes_teach", "Figure 3b quantified: how alike the importances are", "current"),
     ("autoencoders_h100", "Sequential auto-encoders at the paper's budget (GPU)", "current"),
     ("autoencoders_h100_pilot", "Sequential auto-encoders: 10-epoch pilot over the paper's λ grid (GPU)", "current"),
     ("figure4_cpu_study", "When does consolidation help the auto-encoder? The CPU study of notebook 07b",
      "current; made before version 0.4 (every order trained on the same images)"),
     ("mnist_svhn_cpu", "MNIST → SVHN's stand-in: the λ grid", "current; made before version 0.4"),
+    ("mnist_svhn_cpu_v04", "MNIST → SVHN's stand-in (printed digits): the λ grid, each seed its own images",
+     "current; notebook 08 still reads the MNIST-M grids"),
     ("mnist_svhn_cpu_bn", "MNIST → SVHN's stand-in: BatchNorm statistics restored at test", "current"),
     ("mnist_svhn_cpu_bn_freeze", "MNIST → SVHN's stand-in: BatchNorm frozen from task 2 on", "current"),
     ("mnist_svhn_mnist_m_none_teach", "MNIST → MNIST-M, one run without consolidation (stand-in check)", "current"),
@@ -52,7 +53,7 @@ SHIPPED = (
     ("synthia_segmentation_cpu_v04", "Segmentation, summer → winter (stand-in): the λ grid", "current"),
 )
 # the grids of README's one-screen summary: the current λ grid (or seeds at the chosen λ) of each experiment
-SUMMARY = ("permuted_mnist_cpu_10seeds", "autoencoders_h100", "mnist_svhn_cpu", "cifar100_superclasses_cpu",
+SUMMARY = ("permuted_mnist_cpu_10seeds", "autoencoders_h100", "mnist_svhn_cpu_v04", "cifar100_superclasses_cpu",
            "synthia_segmentation_cpu_v04")
 _SUMMARY_METHODS = (("none", "none"), ("ewc", "online-EWC"), ("mas", "MAS (eq 7)"), ("mas_abs", "MAS (\\|∇\\|)"),
                     ("scp", "SCP"))
