@@ -52,16 +52,15 @@ def test_shipped_figure4_study_is_the_whole_grid_on_mnist():
     from scpviz.studies import figure4 as st
     from scpviz.sweeps.cache import config_key
 
-    runs, command = sweeps.shipped_results("figure4_cpu_study")
+    runs, command = sweeps.shipped_results("figure4_cpu_study_v04")
     assert command.startswith("python -m scpviz study figure4") and "--reset-test" in command
     from scpviz import cli     # the stored command stands for exactly these runs
 
     args = cli.build_parser().parse_args(command.split("python -m scpviz ")[1].split())
-    # made before each seed drew its own images: its runs are today's configs with data_seed 0
-    then = lambda cfgs: {config_key({**c, "data_seed": 0}) for c in cfgs}   # noqa: E731
-    assert then(cli.study_configs(args)) == {config_key(c) for c, _ in runs}
-    assert {c["data_seed"] for c in cli.study_configs(args)} == set(st.STUDY_SEEDS)
-    want = then(st.study_configs() + st.reset_configs())
+    assert {config_key(c) for c in cli.study_configs(args)} == {config_key(c) for c, _ in runs}
+    assert {c["data_seed"] for c, _ in runs} == set(st.STUDY_SEEDS)           # each order its own images
+    assert all(c["data_seed"] == c["seed"] for c, _ in runs)
+    want = {config_key(c) for c in st.study_configs() + st.reset_configs()}
     assert {config_key(c) for c, _ in runs} == want          # every run of the grid, nothing else
     assert {h.dataset for _, h in runs} == {"MNIST"}
     assert all(len(h.final_matrix()) == 5 for _, h in runs)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..experiments import get
 from ..experiments.autoencoders import PAPER_ORDER, seed_order
+from ..sweeps.comparison import paired_interval
 
 __all__ = ["CPU_STUDY", "STUDY_LAMS", "VARIANTS", "REMEDIES", "REMEDY_LAMS", "RESET_LAMS", "variant_of",
            "study_configs", "reset_configs", "study_rows", "reset_rows", "chosen_rows", "paired_between",
@@ -27,8 +28,9 @@ CPU_STUDY = dict(order=list(PAPER_ORDER[:5]), hidden=[256], code=64, n_train=200
 STUDY_SEEDS = (0, 1, 2)
 # spans each method's transition from "no effect" to "the new digit is not learned" on this network
 # (a pilot on the paper variant: MAS at 1000 and SCP at 1e6 no longer learn the new digit; MAS at 1 already
-# raises the learning error, hence 0.1)
-STUDY_LAMS = {"mas": (0.1, 1.0, 10.0, 100.0), "scp": (1e3, 1e4, 1e5, 1e6)}
+# raises the learning error); the bottoms 0.01 and 100 lie a decade below the smallest λ validation chose when each
+# order still trained on the same images (0.1 and 1e3 in most variants), so a choice at the bottom can be told
+STUDY_LAMS = {"mas": (0.01, 0.1, 1.0, 10.0, 100.0), "scp": (1e2, 1e3, 1e4, 1e5, 1e6)}
 
 _DEFAULTS = dict(get("autoencoders").later_options, optimizer_reset="task")
 _DIAGNOSTIC = ("reset_test",)  # options that record, not change, a run
@@ -55,7 +57,7 @@ REMEDIES = {
 }
 # the replay regularizers are not on the quadratic penalties' λ scale (eq 6 ≈ ½ δᵀΩδ; eq 14's constant depends
 # on the outputs' density along each slice): a grid of their own
-REMEDY_LAMS = {"replay_10": {"mas": (0.1, 1.0, 10.0, 100.0, 1000.0), "scp": (1e2, 1e3, 1e4, 1e5, 1e6)}}
+REMEDY_LAMS = {"replay_10": {"mas": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), "scp": (1e1, 1e2, 1e3, 1e4, 1e5, 1e6)}}
 # the causal test, on the paper variant at the λ where the penalty is strong
 RESET_LAMS = {"mas": (10.0, 100.0), "scp": (1e5, 1e6)}
 
@@ -133,7 +135,8 @@ def study_rows(results, split="test") -> list:
     """One row per (variant, method, λ): final mean ℓ1 over the digits, forgetting (old digits' rise from their
     best) and learning error (each digit's ℓ1 right after learning it), each ``{"values", "mean", "sd"}`` over
     the orders, plus the validation final (what λ is chosen on, ``val``), the final minus that of the variant's
-    no-consolidation run of the same order (``vs_none``, paired) and in how many orders it is lower (``wins``)."""
+    no-consolidation run of the same order (``vs_none``, paired, with its 95 % t interval ``ci`` and ``conclusive``:
+    whether it excludes 0) and in how many orders it is lower (``wins``)."""
     groups = {}
     for cfg, hist in results:
         if any(cfg.get(k) for k in _DIAGNOSTIC):
@@ -154,19 +157,26 @@ def study_rows(results, split="test") -> list:
     for r in rows:   # paired by order: the same digits, order and initialisation as the variant's no-consolidation run
         base = next((b for b in rows if b["variant"] == r["variant"] and b["method"] == "none"), None)
         common = [s for s in r["seeds"] if base is not None and s in base["by_seed"]]
-        r["vs_none"] = _stats([r["by_seed"][s] - base["by_seed"][s] for s in common]) if common else None
+        r["vs_none"] = _paired([r["by_seed"][s] - base["by_seed"][s] for s in common]) if common else None
         r["wins"] = sum(r["by_seed"][s] < base["by_seed"][s] for s in common) if common else None
     return rows
 
 
 def paired_between(a, b) -> dict:
-    """Row ``a``'s final minus row ``b``'s, paired by order (seed): ``{"values", "mean", "sd", "wins"}`` — wins: the
+    """Row ``a``'s final minus row ``b``'s, paired by order (seed): ``{"values", "mean", "sd", "ci", "conclusive",
+    "wins"}`` (the 95 % t interval, whether it excludes 0) — wins: the
     orders where ``a`` ended lower."""
     common = [s for s in a["seeds"] if s in b["by_seed"]]
     if not common:
         raise ValueError("rows a and b share no seed: pass rows of the same study.")
     d = [a["by_seed"][s] - b["by_seed"][s] for s in common]
-    return dict(_stats(d), wins=sum(x < 0 for x in d))
+    return dict(_paired(d), wins=sum(x < 0 for x in d))
+
+
+def _paired(differences):
+    """:func:`_stats` of per-order differences with their 95 % t interval (``ci``) and ``conclusive`` (it excludes 0)."""
+    r = paired_interval(differences)
+    return dict(_stats(differences), ci=r["ci"], conclusive=r["conclusive"])
 
 
 def chosen_rows(rows) -> list:

@@ -6,7 +6,8 @@ Their Markdown tables are in :mod:`scpviz.viz.tables`. Modules: ``grid`` (the gr
 """
 
 from .backends import BACKENDS, SweepWarning, run_configs
-from .comparison import batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, paired_difference
+from .comparison import (batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, paired_difference,
+                         paired_interval)
 from .cache import CacheWarning, cached_run, config_key
 from .export import compact_history, export_results, load_exported, shipped_results
 from .grid import make_grid, sweep
@@ -15,4 +16,4 @@ from .selection import choose_lambda, group_runs, row_metric, summarize
 __all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric",
            "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
-           "continual_metrics", "paired_difference", "batchnorm_restore_rows"]
+           "continual_metrics", "paired_difference", "paired_interval", "batchnorm_restore_rows"]

@@ -16,7 +16,7 @@ from scipy import stats
 from .. import methods as method_table
 from .selection import group_runs
 
-__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "batchnorm_restore_rows"]
+__all__ = ["chosen_runs_by_seed", "continual_metrics", "paired_difference", "paired_interval", "batchnorm_restore_rows"]
 
 METRICS = ("final", "forgetting", "backward_transfer", "intransigence", "learning")
 
@@ -109,16 +109,47 @@ def paired_difference(results, chosen, a, b, split="test", metric="final", level
         raise ValueError(f"{a!r} and {b!r} share no seed: a paired comparison needs runs on the same seeds")
     va = np.array([getters[metric](by_seed[a][s]) for s in seeds])
     vb = np.array([getters[metric](by_seed[b][s]) for s in seeds])
-    d = va - vb
-    t, p = (stats.ttest_rel(va, vb) if len(seeds) > 1 and np.ptp(d) > 0 else (np.nan, np.nan))
-    n = len(seeds)
+    d = paired_interval(va - vb, level)
+    return {"seeds": seeds, "a": va.tolist(), "b": vb.tolist(), "diff": d["values"], "mean_diff": d["mean"],
+            "t": d["t"], "p": d["p"], "n": d["n"], "ci": d["ci"], "level": level, "conclusive": d["conclusive"]}
+
+
+def paired_interval(differences, level=0.95) -> dict:
+    """The mean of paired differences (one per seed) with Student's t interval and the paired t-test
+    (``scipy.stats.ttest_rel`` of a − b is the one-sample test of the differences against 0).
+
+    Parameters
+    ----------
+    differences : array-like
+        a − b, one value per seed.
+    level : float
+        Confidence level of the interval (t with n − 1 degrees of freedom).
+
+    Returns
+    -------
+    dict
+        ``values``, ``mean``, ``n``, ``ci`` (low, high; NaN with fewer than 2 values), ``t``, ``p`` (two-sided; NaN
+        with fewer than 2 values or all differences equal) and ``conclusive``: whether the interval excludes 0.
+
+    Examples
+    --------
+    >>> r = paired_interval([1.0, 2.0, 3.0])
+    >>> r["mean"], [round(x, 3) for x in r["ci"]], r["conclusive"]
+    (2.0, [-0.484, 4.484], False)
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95).")
+    d = np.asarray(differences, dtype=float).ravel()
+    if d.size == 0:
+        raise ValueError("differences is empty: pass one a − b per seed.")
+    n = d.size
+    t, p = (stats.ttest_1samp(d, 0.0) if n > 1 and np.ptp(d) > 0 else (np.nan, np.nan))
     if n > 1:
         half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
         ci = (float(d.mean() - half), float(d.mean() + half))
     else:
         ci = (np.nan, np.nan)
-    return {"seeds": seeds, "a": va.tolist(), "b": vb.tolist(), "diff": d.tolist(), "mean_diff": float(d.mean()),
-            "t": float(t), "p": float(p), "n": n, "ci": ci, "level": level,
+    return {"values": d.tolist(), "mean": float(d.mean()), "n": n, "ci": ci, "t": float(t), "p": float(p),
             "conclusive": bool(n > 1 and (ci[0] > 0 or ci[1] < 0))}
 
 

@@ -33,8 +33,11 @@ SHIPPED = (
     ("figure3b_shapes_teach", "Figure 3b quantified: how alike the importances are", "current"),
     ("autoencoders_h100", "Sequential auto-encoders at the paper's budget (GPU)", "current"),
     ("autoencoders_h100_pilot", "Sequential auto-encoders: 10-epoch pilot over the paper's λ grid (GPU)", "current"),
-    ("figure4_cpu_study", "When does consolidation help the auto-encoder? The CPU study of notebook 07b",
-     "current; made before version 0.4 (every order trained on the same images)"),
+    ("figure4_cpu_study_v04", "When does consolidation help the auto-encoder? The CPU study of notebook 07b",
+     "current"),
+    ("figure4_cpu_study", "The auto-encoder study, first run",
+     "superseded by figure4_cpu_study_v04: every order trained on the same images, and MAS's λ stopped at the "
+     "grid's smallest"),
     ("mnist_svhn_cpu", "MNIST → SVHN's stand-in: the λ grid", "current; made before version 0.4"),
     ("mnist_svhn_cpu_v04", "MNIST → SVHN's stand-in (printed digits): the λ grid, each seed its own images",
      "current; notebook 08 still reads the MNIST-M grids"),

@@ -151,7 +151,7 @@ def test_at_the_papers_lambda_both_tasks_end_lower_than_without_consolidation():
     lower than no consolidation on task 2 and on MNIST too, for every method (means over the seeds)."""
     from scpviz import sweeps
 
-    grid, _ = sweeps.shipped_results("mnist_svhn_cpu")
+    grid, _ = sweeps.shipped_results("mnist_svhn_cpu_v04")
 
     def R(method, lam):
         return np.mean([h.final_matrix() for c, h in grid if c["method"] == method and c["lam"] == lam], 0)

@@ -67,6 +67,21 @@ def test_paired_difference_is_the_paired_t_test(grid):
         sweeps.paired_difference(results, chosen, "scp", "none", level=95)
 
 
+def test_paired_interval_against_the_closed_form():
+    d = np.array([0.5, -0.25, 1.75, 0.0])
+    r = sweeps.paired_interval(d)
+    half = 3.182446305284263 * d.std(ddof=1) / 2       # t(0.975, 3) from the table, √4 = 2
+    assert r["ci"] == pytest.approx((d.mean() - half, d.mean() + half)) and r["n"] == 4 and not r["conclusive"]
+    assert r["t"] == pytest.approx(d.mean() / (d.std(ddof=1) / 2))
+    assert sweeps.paired_interval([1.0, 1.1, 0.9])["conclusive"]          # tight and away from 0
+    one = sweeps.paired_interval([2.0])
+    assert one["mean"] == 2.0 and np.isnan(one["ci"][0]) and not one["conclusive"]
+    with pytest.raises(ValueError, match="differences is empty"):
+        sweeps.paired_interval([])
+    with pytest.raises(ValueError, match="level=1.5"):
+        sweeps.paired_interval(d, level=1.5)
+
+
 def test_bad_comparisons_say_what_is_wrong(grid):
     results, chosen = grid
     with pytest.raises(ValueError, match="'mas' is not among"):

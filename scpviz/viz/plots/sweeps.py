@@ -39,7 +39,8 @@ def plot_lambda_sweep(rows, ax=None, ylabel=None, title="Final metric against λ
             m, sd = np.array([r["mean"] for r in rs]), np.array([r["sd"] for r in rs])
             ax.semilogx(lam, m, "o-", color=METHOD_COLORS[method], label=METHOD_LABELS.get(method, method))
             ax.fill_between(lam, m - sd, m + sd, color=METHOD_COLORS[method], alpha=0.15)
-    finish_axes(ax, "λ", ylabel, f"{dataset}: {title}" if dataset else title)
+    # a stand-in's name is long: on a line of its own it is not cut off at the figure's edge
+    finish_axes(ax, "λ", ylabel, f"{dataset}\n{title}" if dataset else title)
     return fig
 
 
