@@ -1,0 +1,9 @@
+"""Many runs as one: an experiment's runs that differ in seed and λ, trained as one batched model.
+
+``stacked_mlp``: M MLPs with a leading run dimension on every parameter, and the importances (F, Ω, Γ) of every run
+from one batched pass.
+"""
+
+from .stacked_mlp import StackedMLP, stacked_importance
+
+__all__ = ["StackedMLP", "stacked_importance"]

@@ -1,0 +1,76 @@
+"""The stacked MLP is M independent MLPs: outputs and importances of every run equal the single-run ones (float64)."""
+import pytest
+import torch
+
+from scpviz.distances import random_slices
+from scpviz.ensemble import StackedMLP, stacked_importance
+from scpviz.importance import fisher_importance, mas_importance, scp_importance
+from scpviz.models import MLP
+
+M, N, D, H, C = 4, 24, 6, (7, 5), 3
+
+
+@pytest.fixture
+def runs():
+    torch.manual_seed(0)
+    nets = [MLP(D, H, C, seed=s).double() for s in range(M)]
+    x = torch.randn(M, N, D, dtype=torch.float64)      # each run its own inputs
+    return nets, StackedMLP(nets), x
+
+
+def test_forward_is_each_run_alone_and_runs_do_not_mix(runs):
+    nets, stack, x = runs
+    out = stack(x)
+    for m in range(M):
+        assert torch.allclose(out[m], nets[m](x[m]), atol=1e-12)
+    y = x.clone()
+    y[1] += 1.0                                             # another run's inputs change nothing for run 0
+    assert torch.equal(stack(y)[0], out[0])
+    out.sum().backward()                                    # nor does the sum of losses mix the gradients
+    for m in (0, 2):
+        net = nets[m]
+        net.zero_grad()
+        net(x[m]).sum().backward()
+        assert torch.allclose(stack.weights[0].grad[m], net[0].weight.grad, atol=1e-12)
+    assert torch.allclose(stack.run_model(2)(x[2]), nets[2](x[2]), atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["ewc", "mas", "mas_abs"])
+def test_fisher_and_mas_of_every_run_equal_the_single_run_rules(runs, method):
+    nets, stack, x = runs
+    got = stacked_importance(stack, x, method)
+    for m in range(M):
+        want = (fisher_importance(nets[m], x[m], labels="exact") if method == "ewc" else
+                mas_importance(nets[m], x[m], form="paper" if method == "mas" else "aljundi"))
+        for name, w in want.items():
+            assert torch.allclose(got[name][m], w, rtol=1e-10, atol=1e-14), (method, m, name)
+
+
+@pytest.mark.parametrize("L", [4, 20])      # fewer and more slices than the K = 3 outputs
+def test_scp_of_every_run_equals_algorithm_1(runs, L):
+    nets, stack, x = runs
+    slices = torch.stack([random_slices(L, C, seed=10 + m) for m in range(M)]).double()
+    got = stacked_importance(stack, x, "scp", slices=slices)
+    for m in range(M):
+        want = scp_importance(nets[m], x[m], slices=slices[m])
+        for name, w in want.items():
+            assert torch.allclose(got[name][m], w, rtol=1e-10, atol=1e-14), (L, m, name)
+    seeded = stacked_importance(stack, x, "scp", n_slices=L, seed=10)        # run m's slices seeded 10 + m
+    assert all(torch.allclose(seeded[k], got[k], rtol=1e-10, atol=1e-14) for k in got)
+    exact = stacked_importance(stack, x, "scp", exact=True)
+    want = scp_importance(nets[1], x[1], exact=True)
+    assert all(torch.allclose(exact[k][1], want[k], rtol=1e-10, atol=1e-14) for k in want)
+
+
+def test_bad_input_says_what_to_pass(runs):
+    nets, stack, x = runs
+    with pytest.raises(ValueError, match=r"x must have shape \(runs=4, batch, 6\)"):
+        stack(x[:2])
+    with pytest.raises(ValueError, match="share one architecture"):
+        StackedMLP([MLP(D, H, C), MLP(D, (7,), C)])
+    with pytest.raises(ValueError, match="models is empty"):
+        StackedMLP([])
+    with pytest.raises(ValueError, match="method='l2'"):
+        stacked_importance(stack, x, "l2")
+    with pytest.raises(ValueError, match=r"slices must have shape \(runs=4, L, 3\)"):
+        stacked_importance(stack, x, "scp", slices=torch.ones(2, 5, 3))
