@@ -136,6 +136,9 @@ class Experiment:
         (a test recomputes it from the shipped file).
     shipped : str, optional
         Name of the shipped results grid in ``scpviz/results``.
+    eval_batch_size : int
+        Images per forward pass when the tasks are scored after every epoch (speed only: eval mode makes each
+        image's output independent of the others').
     task_keys : tuple of str
         The config keys that determine the task stream (runs sharing them reuse the tensors).
     run_overrides : mapping
@@ -166,6 +169,7 @@ class Experiment:
     figures: tuple = ()
     default_lams: Mapping[str, float] = {}
     shipped: str | None = None
+    eval_batch_size: int = 2000
     task_keys: tuple = ("dataset", "seed", "data_seed", "n_train", "n_val", "n_test")
     per_seed: tuple = ()
     later_options: Mapping[str, Any] = {}
@@ -355,7 +359,8 @@ class Experiment:
                                   batch_size=cfg.batch_size, objective=self.objective_for(cfg),
                                   optimizer_reset=cfg["optimizer_reset"], seed=cfg.seed, progress=progress,
                                   config=cfg.to_dict(), on_epoch=on_epoch, on_task_end=on_task_end,
-                                  augment=self.augment(cfg), adam_eps=cfg.get("adam_eps", 1e-8))
+                                  augment=self.augment(cfg), adam_eps=cfg.get("adam_eps", 1e-8),
+                                  eval_batch_size=self.eval_batch_size)
         if finish is not None:
             finish(hist)
         return hist

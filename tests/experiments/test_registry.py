@@ -145,3 +145,20 @@ def test_the_paper_segmentation_grid_inherits_each_methods_scale_from_the_cpu_gr
         assert paper[m] == decades_around(chosen[m]["lam"], 4) and len(paper[m]) == 9
         assert min(paper[m]) == pytest.approx(chosen[m]["lam"] * 1e-4) and max(paper[m]) == pytest.approx(chosen[m]["lam"] * 1e4)
         assert tuple(sorted({c["lam"] for c, _ in runs if c["method"] == m})) == tuple(exp.budget("teach").lams[m])
+
+
+@pytest.mark.parametrize("name", ["cifar100_superclasses", "mnist_svhn"])
+def test_scores_do_not_depend_on_the_evaluation_batch(name):
+    """The conv experiments score in batches of 100 (faster on a CPU); eval mode makes that a speed knob only."""
+    from scpviz.training.engine import evaluate
+
+    exp = experiments.get(name)
+    assert exp.eval_batch_size == 100 and experiments.get("permuted_mnist").eval_batch_size == 2000
+    extra = dict(dataset="shape_superclasses") if name == "cifar100_superclasses" else dict(dataset="digits")
+    cfg = exp.config("none", seed=0, mode="quick", n_train=20, n_val=10, n_test=150, **extra)
+    tasks = exp.tasks(cfg, "cpu")
+    model = exp.model(cfg, tasks).double()
+    x, y = tasks[0].x_test.double(), tasks[0].y_test
+    model.train()   # evaluate switches to eval mode itself (running statistics) and back
+    scores = [evaluate(model, x, y, batch_size=b) for b in (7, 100, 2000)]
+    assert scores[0] == scores[1] == scores[2] and model.training
