@@ -12,6 +12,7 @@ Layers (each imports only from the layers above it)::
     methods                     the table of consolidation methods: importance, label, colour, order, λ scale
     consolidation, replay       eq 17 penalty, eq 20 merge, replay regularizers (eq 1, 6, 14) and on a buffer
     training                    the engine over task sequences; objectives, metrics, History
+    ensemble                    many runs of an MLP experiment as one stacked model, importances of every run at once
     experiments                 the registry: one module per paper experiment (§5)
     sweeps                      grids, content-addressed cache, λ selection, export, backends (serial/processes/Ray)
     studies                     analyses beyond one sweep: the Figure 4 study of run variants × λ × remedies,

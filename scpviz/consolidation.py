@@ -260,25 +260,28 @@ class Consolidation:
         """Add ∇θ penalty = 2λ Γ (θ − θ*) to each parameter's ``.grad`` in place (the training fast path).
 
         Equivalent to ``penalty(model).backward()`` but without the value and
-        without an autograd node: two fused foreach passes over the
-        parameters, using the stored Γ·θ*. The training engine calls it after
-        ``loss.backward()`` and logs the penalty's value once per epoch.
+        without an autograd node: a few foreach passes over the parameters. The
+        difference θ − θ* is formed first, so the gradient is exactly 0 at θ = θ*,
+        and every step is one correctly rounded operation — which is what lets
+        :mod:`scpviz.ensemble` reproduce a run bit for bit with λ varying over its
+        runs. The training engine calls it after ``loss.backward()`` and logs the
+        penalty's value once per epoch.
         """
         if not self.active:
             return
         params = imp.trainable_parameters(model)
         if self._fast is None:
             names = list(self.importance)
-            self._fast = (names, [self.importance[n] for n in names],
-                          [self.importance[n] * self.theta_star[n] for n in names])
-        names, gammas, g_theta = self._fast
+            self._fast = (names, [self.importance[n] for n in names], [self.theta_star[n] for n in names])
+        names, gammas, thetas = self._fast
         plist = [params[n] for n in names]
         for p in plist:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-        grads = [p.grad for p in plist]
-        torch._foreach_addcmul_(grads, gammas, plist, value=2.0 * self.lam)
-        torch._foreach_add_(grads, g_theta, alpha=-2.0 * self.lam)
+        step = torch._foreach_sub(plist, thetas)
+        torch._foreach_mul_(step, gammas)
+        torch._foreach_mul_(step, 2.0 * self.lam)
+        torch._foreach_add_([p.grad for p in plist], step)
 
 
 # --------------------------------------------------------------------------- replay regularizers

@@ -91,6 +91,10 @@ class Method:
         geometric middle is its default λ: importances of different methods live on different scales.
     reference : str
         The equation or paper it comes from.
+    stacked_rule : str or None
+        The per-layer rule of :func:`scpviz.ensemble.stacked_importance` that computes this importance for every
+        run of a stacked MLP at once (``"fisher"``, ``"mas_square"``, ``"mas_abs"``, ``"scp"``); None where there
+        is no batched rule (the ensemble refuses such a method).
     """
 
     name: str
@@ -105,6 +109,7 @@ class Method:
     data_dependent: bool = True
     lam_grid: tuple = tuple(10.0 ** i for i in range(-3, 10))
     reference: str = ""
+    stacked_rule: str | None = None
 
     @property
     def default_lam(self) -> float:
@@ -138,13 +143,13 @@ _ROWS = (
     Method("none", "no consolidation", "#7f7f7f", 0, None, paper=True, data_dependent=False,
            reference="fine-tuning: the lower bound"),
     Method("ewc", "online-EWC (F)", "#1f77b4", 1, _fisher, paper=True, needs_class_probabilities=True,
-           reference="eq 3–5, Kirkpatrick et al. (2017), Schwarz et al. (2018)"),
+           reference="eq 3–5, Kirkpatrick et al. (2017), Schwarz et al. (2018)", stacked_rule="fisher"),
     Method("mas", "MAS (Ω, eq 7, squared)", "#ff7f0e", 2, _mas, paper=True, uses_layer=True,
-           reference="eq 6–7, the second-order expansion of MAS's replay regularizer"),
+           reference="eq 6–7, the second-order expansion of MAS's replay regularizer", stacked_rule="mas_square"),
     Method("mas_abs", "MAS (|∇|, Aljundi et al.)", "#8c564b", 3, _mas_abs, uses_layer=True,
-           reference="Aljundi et al. (2018): mean absolute gradient of ‖φ‖²"),
+           reference="Aljundi et al. (2018): mean absolute gradient of ‖φ‖²", stacked_rule="mas_abs"),
     Method("scp", "SCP (Γ)", "#2ca02c", 4, _scp, paper=True, uses_layer=True, uses_slices=True,
-           reference="eq 14–19, Algorithm 1"),
+           reference="eq 14–19, Algorithm 1", stacked_rule="scp"),
     Method("l2", "uniform L2 pull", "#9467bd", 5, _uniform, data_dependent=False,
            reference="importance 1 for every weight (Kirkpatrick et al. 2017's L2 baseline)"),
 )

@@ -100,7 +100,7 @@ def test_every_notebook_is_in_the_readme_table():
 
 # The layers of scpviz/__init__.py, top to bottom; a module may import from its own layer and the ones above.
 LAYERS = [{"config"}, {"datasets", "models"}, {"distances"}, {"importance"}, {"methods"}, {"consolidation", "replay"},
-          {"training"}, {"experiments"}, {"sweeps"}, {"studies"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
+          {"training"}, {"ensemble"}, {"experiments"}, {"sweeps"}, {"studies"}, {"teaching"}, {"viz"}, {"cli", "gallery", "assignments", "__main__"}]
 
 
 def _layer(top):

@@ -4,6 +4,7 @@
 from one batched pass.
 """
 
-from .stacked_mlp import StackedMLP, stacked_importance
+from .stacked_mlp import StackedMLP, stacked_importance, stacked_rule
+from .training import EnsembleRun, train_ensemble
 
-__all__ = ["StackedMLP", "stacked_importance"]
+__all__ = ["StackedMLP", "stacked_importance", "stacked_rule", "EnsembleRun", "train_ensemble"]

@@ -23,9 +23,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .. import methods
 from ..models import MLP
 
-__all__ = ["StackedMLP", "stacked_importance"]
+__all__ = ["StackedMLP", "stacked_importance", "stacked_rule"]
 
 
 class StackedMLP(torch.nn.Module):
@@ -131,7 +132,17 @@ def _factorised(stack, inputs, fsum, f):
     return out
 
 
-def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=False, seed=None, form="paper"):
+def stacked_rule(method: str) -> str:
+    """The batched rule of ``method`` (its row's ``stacked_rule`` in :mod:`scpviz.methods`); a clear error when it
+    has none."""
+    rule = methods.get(method).stacked_rule
+    if rule is None:
+        batched = [m for m in methods.names() if methods.get(m).stacked_rule]
+        raise ValueError(f"method={method!r} has no batched importance rule: the ensemble computes {batched}.")
+    return rule
+
+
+def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=False, seed=None, seeds=None):
     r"""The importance of every run of ``stack`` at its current parameters: F, Ω or Γ per run, batched.
 
     Parameters
@@ -139,13 +150,15 @@ def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=Fal
     stack : StackedMLP
     x : Tensor, (M, N, in_features)
         Each run's task inputs (its own images; the same N for every run).
-    method : {"ewc", "mas", "mas_abs", "scp"}
-        ``"ewc"``: the exact diagonal Fisher (eq 3, every class weighted by p_θ(y|x)), as
-        :func:`scpviz.importance.fisher_importance` with ``labels="exact"``; ``"mas"``: Ω of eq 7 (squared);
-        ``"mas_abs"``: Aljundi et al.'s absolute form; ``"scp"``: Γ of eq 19 on the output.
+    method : str
+        A method of :mod:`scpviz.methods` with a batched rule (its ``stacked_rule``): ``"ewc"``, the exact
+        diagonal Fisher (eq 3, every class weighted by p_θ(y|x)), as :func:`scpviz.importance.fisher_importance`
+        with ``labels="exact"``; ``"mas"``, Ω of eq 7 (squared); ``"mas_abs"``, Aljundi et al.'s absolute form;
+        ``"scp"``, Γ of eq 19 on the output.
     slices : Tensor, (M, L, K), optional
-        SCP: each run's unit slice vectors. Default: L = ``n_slices`` random slices per run, run m's seeded
-        ``seed + m`` when ``seed`` is given.
+        SCP: each run's unit slice vectors. Default: L = ``n_slices`` random slices per run
+        (:func:`scpviz.distances.random_slices`), run m's seeded ``seeds[m]``, or ``seed + m`` when only ``seed``
+        is given.
     exact : bool
         SCP: E[ξξᵀ] = I/K (no Monte-Carlo noise).
 
@@ -162,18 +175,21 @@ def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=Fal
     >>> F_["0.weight"].shape
     torch.Size([2, 8, 4])
     """
-    if method not in ("ewc", "mas", "mas_abs", "scp"):
-        raise ValueError(f"method={method!r}: the batched rules cover 'ewc', 'mas', 'mas_abs' and 'scp'.")
+    rule = stacked_rule(method)
     stack._check(x)
     M, N = x.shape[:2]
     with torch.enable_grad():
         inputs, zs = _inputs_and_outputs(stack, x)
         out = zs[-1]
-        if method == "scp":
-            grads = _scp_vector_grads(stack, x, zs, slices, n_slices, exact, seed)
+        if rule == "scp":
+            if seeds is None:
+                seeds = [None if seed is None else seed + m for m in range(M)]
+            if len(seeds) != M:
+                raise ValueError(f"seeds has {len(seeds)} entries for {M} runs: one slice seed per run.")
+            grads = _scp_vector_grads(stack, x, zs, slices, n_slices, exact, seeds)
             return dict(zip(stack.names(), grads))
-        f = torch.abs if method == "mas_abs" else torch.square
-        if method == "ewc":
+        f = torch.abs if rule == "mas_abs" else torch.square
+        if rule == "fisher":
             logp = F.log_softmax(out, dim=2)                                              # (M, N, C)
             w = logp.detach().exp().sqrt()
             terms = [w[:, :, c] * logp[:, :, c] for c in range(logp.shape[2])]            # one per class
@@ -186,7 +202,7 @@ def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=Fal
         return {n: g / N for n, g in zip(stack.names(), _factorised(stack, inputs, fsum, f))}
 
 
-def _scp_vector_grads(stack, x, zs, slices, n_slices, exact, seed):
+def _scp_vector_grads(stack, x, zs, slices, n_slices, exact, seeds):
     """Γ of every run: Σ_v (r_vᵀ J̄)², r_v the rows of each run's S = Σ_v r_v r_vᵀ (see :mod:`scpviz.importance.scp`).
 
     The gradient of r_v · φ̄ at the output is r_v / N for every sample; it is carried back through the layers by
@@ -199,8 +215,7 @@ def _scp_vector_grads(stack, x, zs, slices, n_slices, exact, seed):
         R = torch.eye(K, dtype=torch.float64).expand(M, K, K) / math.sqrt(K)
     else:
         if slices is None:
-            slices = torch.stack([random_slices(n_slices, K, seed=None if seed is None else seed + m)
-                                  for m in range(M)])      # drawing only: M small draws, not a loop over data
+            slices = torch.stack([random_slices(n_slices, K, seed=s) for s in seeds])   # M small draws, no data
         slices = torch.as_tensor(slices)
         if slices.ndim != 3 or slices.shape[0] != M or slices.shape[2] != K:
             raise ValueError(f"slices must have shape (runs={M}, L, {K}), got {tuple(slices.shape)}.")

@@ -70,7 +70,7 @@ def test_bad_input_says_what_to_pass(runs):
         StackedMLP([MLP(D, H, C), MLP(D, (7,), C)])
     with pytest.raises(ValueError, match="models is empty"):
         StackedMLP([])
-    with pytest.raises(ValueError, match="method='l2'"):
+    with pytest.raises(ValueError, match="method=.l2. has no batched importance rule"):
         stacked_importance(stack, x, "l2")
     with pytest.raises(ValueError, match=r"slices must have shape \(runs=4, L, 3\)"):
         stacked_importance(stack, x, "scp", slices=torch.ones(2, 5, 3))

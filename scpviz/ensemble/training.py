@@ -1,0 +1,271 @@
+"""Train M runs of one MLP experiment as one :class:`~scpviz.ensemble.StackedMLP`, run for run what
+:func:`scpviz.training.train_sequence` does for one: the same batch orders, Adam steps, penalties (eq 17),
+importances and online merge (eq 20), evaluations and History.
+
+A run is described by :class:`EnsembleRun`: its own tasks (its permutations and images), seed, method and λ. The
+runs of one call share the architecture, the number of tasks and their sizes, and the training settings
+(:class:`~scpviz.training.HyperParams` but the seed). Each run keeps its own batch order (the generator
+:func:`scpviz.training.engine._sequence_generator` of its seed), optimizer state (Adam is elementwise, so one Adam
+over the stacked parameters is M Adams), importance, θ*, λ and History: a run's History does not depend on which
+other runs share its stack (tested by shuffling the runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..training.engine import HyperParams, _sequence_generator, adam
+from ..training.history import History
+from ..training.objectives import objective
+from .stacked_mlp import StackedMLP, stacked_importance, stacked_rule
+
+__all__ = ["EnsembleRun", "train_ensemble"]
+
+
+@dataclasses.dataclass
+class EnsembleRun:
+    """One run of an ensemble.
+
+    Parameters
+    ----------
+    model : scpviz.models.MLP
+        The run's network at its initialisation.
+    tasks : list of scpviz.datasets.Task
+        The run's task stream (classification; flattened or image inputs).
+    seed : int
+        Its batch orders (as :class:`~scpviz.training.HyperParams`' ``seed``) and, when ``slice_seed`` is None,
+        its slices (task t draws them from ``seed + t``, as :class:`~scpviz.consolidation.Consolidation`).
+    method : str
+        ``"none"``, ``"ewc"`` (exact Fisher), ``"mas"``, ``"mas_abs"`` or ``"scp"``.
+    lam : float
+    config : dict, optional
+        Stored in the run's History, as ``train_sequence``'s ``config``.
+    """
+
+    model: torch.nn.Module
+    tasks: list
+    seed: int
+    method: str = "none"
+    lam: float = 0.0
+    config: dict | None = None
+    slice_seed: int | None = None
+
+
+def _check_runs(runs):
+    if not runs:
+        raise ValueError("runs is empty: pass at least one EnsembleRun.")
+    T = {len(r.tasks) for r in runs}
+    if len(T) != 1:
+        raise ValueError(f"runs must have the same number of tasks, got {sorted(T)}.")
+    for t in range(T.pop()):
+        sizes = {(len(r.tasks[t].x_train), len(r.tasks[t].x_test),
+                  0 if r.tasks[t].x_val is None else len(r.tasks[t].x_val)) for r in runs}
+        if len(sizes) != 1:
+            raise ValueError(f"task {t + 1} has different sizes across runs {sorted(sizes)}: an ensemble stacks "
+                             "runs of one budget (same n_train, n_val, n_test).")
+    for r in runs:
+        if r.method != "none":
+            stacked_rule(r.method)      # a clear error for a method without a batched rule
+        if not np.isfinite(r.lam) or r.lam < 0:
+            raise ValueError(f"lam={r.lam!r} must be a finite number >= 0.")
+
+
+def _stack_split(runs, t, split, device, dtype):
+    """Task t's ``split`` inputs (M, N, D, flattened) and labels (M, N) of every run, on ``device``."""
+    xs = [getattr(r.tasks[t], f"x_{split}") for r in runs]
+    if xs[0] is None:
+        return None, None
+    x = torch.stack([v.reshape(len(v), -1) for v in xs]).to(device=device, dtype=dtype)
+    y = torch.stack([getattr(r.tasks[t], f"y_{split}") for r in runs]).to(device)
+    return x, y
+
+
+@torch.no_grad()
+def _accuracy(stack, x, y, batch_size):
+    """Per run, the accuracy on (x[m], y[m]) — a (M,) tensor; batches of ``batch_size`` inputs per run."""
+    correct = torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
+    for i in range(0, x.shape[1], batch_size):
+        correct += (stack(x[:, i:i + batch_size]).argmax(2) == y[:, i:i + batch_size]).sum(1)
+    return correct / x.shape[1]
+
+
+class _StackedConsolidation:
+    """Per run: merged importance, θ*, λ — stacked. The penalty λ_m Σ Γ_m (θ_m − θ*_m)² (eq 17) and its gradient."""
+
+    def __init__(self, runs, alpha, n_slices, device, dtype):
+        self.methods = [r.method for r in runs]
+        lam = [0.0 if r.method == "none" else r.lam for r in runs]
+        self.lam = torch.tensor(lam, device=device, dtype=dtype)
+        self.alpha, self.n_slices = float(alpha), int(n_slices)
+        self.slice_seeds = [r.seed if r.slice_seed is None else r.slice_seed for r in runs]
+        self.importance = None      # list of (M, ...) tensors in stack.stacked_parameters() order
+        self.theta_star = None
+        self.n_tasks = 0
+
+    @property
+    def active(self) -> bool:
+        return self.importance is not None and bool((self.lam > 0).any())
+
+    def consolidate(self, stack, x):
+        """Each run's importance on its task's training inputs ``x`` (M, N, D), merged (eq 20); θ* stored."""
+        params = stack.stacked_parameters()
+        new = [torch.zeros_like(p) for p in params]
+        for method in sorted(set(self.methods) - {"none"}):   # one batched pass per method present
+            idx = [m for m, name in enumerate(self.methods) if name == method]
+            sub = _substack(stack, idx)
+            seeds = [self.slice_seeds[m] + self.n_tasks for m in idx]
+            got = stacked_importance(sub, x[idx], method, n_slices=self.n_slices, seeds=seeds)
+            for k, name in enumerate(sub.names()):
+                new[k][idx] = got[name].detach()
+        if self.importance is None:
+            self.importance = new
+        else:
+            self.importance = [self.alpha * n + (1.0 - self.alpha) * o for n, o in zip(new, self.importance)]
+        self.theta_star = [p.detach().clone() for p in params]
+        self.n_tasks += 1
+        shape = lambda p: (-1,) + (1,) * (p.ndim - 1)   # noqa: E731  λ per run, broadcast over the parameter
+        self._two_lam = [(2.0 * self.lam).reshape(shape(p)) for p in params]
+
+    @torch.no_grad()
+    def add_penalty_grad_(self, stack):
+        """∇ of each run's penalty, 2 λ_m Γ_m (θ_m − θ*_m), added to the stacked gradients in place — the
+        operations of :meth:`scpviz.consolidation.Consolidation.add_penalty_grad_`, each correctly rounded, so every
+        run's gradient is bit for bit its single run's."""
+        params = stack.stacked_parameters()
+        step = torch._foreach_sub(params, self.theta_star)
+        torch._foreach_mul_(step, self.importance)
+        torch._foreach_mul_(step, self._two_lam)
+        torch._foreach_add_([p.grad for p in params], step)
+
+    @torch.no_grad()
+    def penalty(self, stack):
+        """Each run's penalty value, a (M,) tensor."""
+        total = torch.zeros_like(self.lam)
+        for p, g, th in zip(stack.stacked_parameters(), self.importance, self.theta_star):
+            total += (g * (p - th).square()).flatten(1).sum(1)
+        return self.lam * total
+
+
+def _substack(stack, idx):
+    """A StackedMLP holding runs ``idx`` of ``stack`` (detached copies; for importances only)."""
+    sub = StackedMLP.__new__(StackedMLP)
+    torch.nn.Module.__init__(sub)
+    sub.weights = torch.nn.ParameterList(torch.nn.Parameter(w.detach()[idx]) for w in stack.weights)
+    sub.biases = torch.nn.ParameterList(torch.nn.Parameter(b.detach()[idx]) for b in stack.biases)
+    sub.in_features, sub.hidden, sub.n_classes = stack.in_features, stack.hidden, stack.n_classes
+    return sub
+
+
+def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_size=2000, device=None,
+                   **hparam_fields) -> list:
+    """Train every run of ``runs`` on its tasks in order, as one stacked model; one History per run.
+
+    Parameters
+    ----------
+    runs : list of EnsembleRun
+    hparams : HyperParams, optional
+        The training settings every run shares (its ``seed`` is ignored: each run has its own).
+    alpha, n_slices : float, int
+        The online merge's α (eq 20) and SCP's L, as :class:`~scpviz.consolidation.Consolidation`'s.
+    eval_batch_size : int
+        Inputs per run and forward pass when scoring.
+    device : torch.device or str, optional
+        Default: the first run's model's.
+
+    Returns
+    -------
+    list of History
+        In the order of ``runs``; each equal to what ``train_sequence`` makes of that run alone (float64: the
+        scores exactly and the losses to rounding; tested).
+    """
+    hp = dataclasses.replace(hparams or HyperParams(), **hparam_fields)
+    if hp.augment is not None:
+        raise ValueError("augment: the ensemble trains the MLP experiments, which use no augmentation.")
+    runs = list(runs)
+    _check_runs(runs)
+    first = next(runs[0].model.parameters())
+    device = torch.device(device) if device is not None else first.device
+    dtype = first.dtype
+    stack = StackedMLP([r.model for r in runs]).to(device)
+    M, T = len(runs), len(runs[0].tasks)
+    cons = _StackedConsolidation(runs, alpha, n_slices, device, dtype)
+    metric = objective("classification").metric
+    hists = []
+    for r, seed in zip(runs, cons.slice_seeds):
+        cfg = dict(r.config or {})
+        cfg.update(epochs=hp.epochs, lr=hp.lr, batch_size=hp.batch_size, objective="classification",
+                   optimizer_reset=hp.optimizer_reset, seed=r.seed, n_tasks=T)
+        if hp.adam_eps != HyperParams.adam_eps:
+            cfg.update(adam_eps=hp.adam_eps)
+        cfg.setdefault("consolidation", dict(method=r.method, lam=float(r.lam), alpha=float(alpha), n_slices=n_slices,
+                                             exact=False, layer=None, seed=seed, fisher_labels="exact"))
+        hists.append(History(config=cfg, dataset=r.tasks[0].dataset, task_names=[t.name for t in r.tasks],
+                             metric_name=metric.name, higher_is_better=metric.higher_is_better,
+                             metric_unit=metric.unit,
+                             timings={"train": 0.0, "importance": 0.0, "evaluate": 0.0}))
+    rows = torch.arange(M, device=device).unsqueeze(1)
+    for t in range(T):
+        x, y = _stack_split(runs, t, "train", device, dtype)
+        n = x.shape[1]
+        use_penalty = cons.active
+        opt = None
+        for epoch in range(hp.epochs):
+            if opt is None or hp.optimizer_reset == "epoch":
+                opt = adam(stack.parameters(), hp.lr, hp.adam_eps)
+            t0 = time.perf_counter()
+            # each run's own batch order, from the generator its single run would use (M draws per epoch)
+            order = torch.stack([torch.randperm(n, generator=_sequence_generator(r.seed, t)(epoch))
+                                 for r in runs]).to(device)
+            total = torch.zeros(M, device=device)   # float32, as the single-run engine sums its epoch loss
+            stack.train()
+            for i in range(0, n, hp.batch_size):
+                idx = order[:, i:i + hp.batch_size]
+                xb, yb = x[rows, idx], y[rows, idx]
+                opt.zero_grad(set_to_none=True)
+                logits = stack(xb)
+                losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none").mean(1)   # (M,)
+                losses.sum().backward()          # runs do not mix: each run's gradient is its own loss's
+                if use_penalty:
+                    cons.add_penalty_grad_(stack)
+                opt.step()
+                total += losses.detach() * idx.shape[1]
+            loss = (total / n).tolist()
+            if not all(np.isfinite(loss)):
+                bad = [m for m, v in enumerate(loss) if not np.isfinite(v)]
+                raise FloatingPointError(f"non-finite training loss in runs {bad} on task {t + 1}, epoch {epoch + 1}: "
+                                         "try a smaller lam or learning rate.")
+            pen = cons.penalty(stack).tolist() if use_penalty else [0.0] * M
+            seconds = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            stack.eval()
+            test = [_accuracy(stack, *_stack_split(runs, j, "test", device, dtype), eval_batch_size).tolist()
+                    for j in range(t + 1)]
+            val = []
+            for j in range(t + 1):
+                xv, yv = _stack_split(runs, j, "val", device, dtype)
+                val.append(None if xv is None else _accuracy(stack, xv, yv, eval_batch_size).tolist())
+            evaluate_s = time.perf_counter() - t0
+            for m, h in enumerate(hists):
+                h.timings["train"] += seconds / M
+                h.timings["evaluate"] += evaluate_s / M
+                h.points.append({"task": t, "epoch": epoch + 1,
+                                 "test": [test[j][m] for j in range(t + 1)] + [None] * (T - t - 1),
+                                 "val": [None if val[j] is None else val[j][m] for j in range(t + 1)]
+                                 + [None] * (T - t - 1),
+                                 "loss": loss[m], "penalty": pen[m]})
+        if t < T - 1:
+            t0 = time.perf_counter()
+            stack.eval()
+            cons.consolidate(stack, x)
+            for h in hists:
+                h.timings["importance"] += (time.perf_counter() - t0) / M
+    with torch.no_grad():   # each run's network ends where its stack slice ends
+        for m, r in enumerate(runs):
+            for p, q in zip(r.model.parameters(), stack.stacked_parameters()):
+                p.copy_(q[m].to(p.device))
+    return hists

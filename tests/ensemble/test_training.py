@@ -1,0 +1,86 @@
+"""An ensemble trains each of its runs as train_sequence trains it alone (float64), whatever runs share it."""
+import dataclasses
+import random
+
+import pytest
+import torch
+
+from scpviz.consolidation import Consolidation
+from scpviz.datasets import Task
+from scpviz.ensemble import EnsembleRun, train_ensemble
+from scpviz.models import MLP
+from scpviz.training import HyperParams, train_sequence
+
+D, H, C, T = 6, (9, 7), 3, 3
+HP = HyperParams(epochs=2, lr=1e-2, batch_size=8)
+RUNS = [("none", 0.0, 0), ("ewc", 3.0, 1), ("mas", 0.5, 2), ("mas_abs", 0.2, 3), ("scp", 50.0, 4), ("scp", 5.0, 5)]
+
+
+def _tasks(seed):
+    """T small permuted tasks of one run (its own images and permutations), float64."""
+    g = torch.Generator().manual_seed(100 + seed)
+    w = torch.randn(D, C, generator=g, dtype=torch.float64)
+    out = []
+    for t in range(T):
+        perm = torch.randperm(D, generator=g)
+        xs = [torch.randn(n, D, generator=g, dtype=torch.float64) for n in (40, 12, 20)]
+        ys = [(x @ w).argmax(1) for x in xs]
+        xs = [x[:, perm] for x in xs]
+        out.append(Task(f"perm {t}", xs[0], ys[0], xs[2], ys[2], x_val=xs[1], y_val=ys[1], dataset="toy"))
+    return out
+
+
+def _run(method, lam, seed):
+    return EnsembleRun(MLP(D, H, C, seed=seed).double(), _tasks(seed), seed=seed, method=method, lam=lam,
+                       config={"method": method, "lam": lam})
+
+
+def _alone(method, lam, seed):
+    """The same run through train_sequence and Consolidation, the single-run engine."""
+    run = _run(method, lam, seed)
+    cons = Consolidation(method, lam=lam, alpha=0.75, n_slices=20, seed=seed)
+    hist = train_sequence(run.model, run.tasks, consolidation=cons, hparams=dataclasses.replace(HP, seed=seed),
+                          progress=False, config={"method": method, "lam": lam})
+    return run.model, hist
+
+
+def _same(h1, h2, tol=1e-10):
+    assert h1.config == h2.config and h1.task_names == h2.task_names and h1.dataset == h2.dataset
+    assert len(h1.points) == len(h2.points)
+    for p, q in zip(h1.points, h2.points):
+        assert (p["task"], p["epoch"], p["test"], p["val"]) == (q["task"], q["epoch"], q["test"], q["val"])
+        assert p["loss"] == pytest.approx(q["loss"], rel=tol, abs=tol)
+        assert p["penalty"] == pytest.approx(q["penalty"], rel=tol, abs=tol)
+
+
+def test_every_run_of_an_ensemble_is_the_run_alone():
+    """Three tasks, the penalty acting from the second: weights to 1e-10, scores exactly, losses and penalties to
+    rounding — any slip in a step (a batch order, an Adam state, a penalty gradient) would grow through training."""
+    runs = [_run(*r) for r in RUNS]
+    hists = train_ensemble(runs, hparams=HP, n_slices=20)
+    for r, (method, lam, seed), h in zip(runs, RUNS, hists):
+        model, alone = _alone(method, lam, seed)
+        _same(h, alone)
+        for p, q in zip(r.model.parameters(), model.parameters()):
+            assert torch.allclose(p, q, rtol=1e-10, atol=1e-12), (method, seed)
+        assert alone.points[-1]["penalty"] > 0 or method == "none"     # the penalty did act
+
+
+def test_which_runs_share_an_ensemble_changes_nothing():
+    order = list(range(len(RUNS)))
+    random.Random(0).shuffle(order)
+    together = train_ensemble([_run(*RUNS[i]) for i in order], hparams=HP, n_slices=20)
+    pairs = train_ensemble([_run(*RUNS[i]) for i in order[:2]], hparams=HP, n_slices=20)
+    for k in range(2):
+        _same(together[k], pairs[k], tol=1e-12)
+
+
+def test_bad_ensembles_are_refused():
+    with pytest.raises(ValueError, match="runs is empty"):
+        train_ensemble([], hparams=HP)
+    short = _run("none", 0.0, 0)
+    short.tasks = short.tasks[:2]
+    with pytest.raises(ValueError, match="same number of tasks"):
+        train_ensemble([short, _run("none", 0.0, 1)], hparams=HP)
+    with pytest.raises(ValueError, match="method=.l2. has no batched importance rule"):
+        train_ensemble([_run("l2", 1.0, 0)], hparams=HP)
