@@ -230,8 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--slices", nargs="+", type=int, default=None, help="L values for SCP (default: the mode's)")
         s.add_argument("--cache", required=True, help="cache folder (one JSON per run; resumable)")
         s.add_argument("--export", default=None, help="also write all runs to one (.json or .json.gz) file")
-        s.add_argument("--backend", choices=["serial", "processes", "ray"], default="serial",
-                       help="where runs execute; ray uses RAY_ADDRESS's cluster when set")
+        s.add_argument("--backend", choices=["serial", "processes", "ray", "ensemble"], default="serial",
+                       help="where runs execute; ray uses RAY_ADDRESS's cluster when set; ensemble trains runs that "
+                            "share a budget as one stacked model (MLP experiments)")
+        s.add_argument("--ensemble-size", type=int, default=16, help="ensemble: runs per stacked model (default 16)")
         s.add_argument("--workers", type=int, default=None, help="parallel runs (processes) / CPUs of a local Ray")
         s.add_argument("--threads", type=int, default=None, help="torch threads per run (default: serial keeps "
                        "torch's; processes share the cores out; Ray: 1 per task)")
@@ -485,7 +487,7 @@ def _cmd_sweep(args) -> int:
     if args.export:
         _writable_folder(Path(args.export).parent, "--export's folder")
     results = sweep(cache_dir=args.cache, device=args.device, progress=True, backend=args.backend,
-                    workers=args.workers, threads=args.threads, **kwargs)
+                    workers=args.workers, threads=args.threads, ensemble_size=args.ensemble_size, **kwargs)
     chosen = choose_lambda(results, split="val")
     metric = results[0][1].metric
     print(f"{exp.name} ({exp.paper}), {mode} mode, backend {args.backend}: {len(results)} runs")

@@ -57,3 +57,10 @@ def test_segmentation_benchmark_smoke_agrees_with_algorithm1():
     assert len(rows) == 8 and "K=19,968" in rows[0]["metric"] and "K=1,536" in rows[0]["metric"]
     assert all(r["ours"] > 0 and r["baseline"] > 0 for r in rows if r.get("unit", "s") == "s")
     assert rows[2]["diff"] < 1e-4          # Γ at the output equals Algorithm 1 verbatim (same slices)
+
+
+def test_ensemble_benchmark_smoke():
+    from benchmarks import ensemble
+
+    rows = ensemble.main(["--smoke"])
+    assert [r["M"] for r in rows] == [1, 3] and all(r["ratio"] > 0 and r["ensemble_run_epochs_per_h"] > 0 for r in rows)

@@ -191,3 +191,11 @@ def test_method_lams_give_each_method_its_grid_and_the_shipped_segmentation_comm
     want = sorted(repr(sorted(c.items())) for c, _ in runs)
     got = sorted(repr(sorted(_strip(c).items())) for c in cli.sweep_configs(command.split("python -m scpviz ")[1].split()))
     assert len(want) == 54 and got == want
+
+
+def test_the_sweep_command_takes_the_ensemble_backend():
+    from scpviz import cli
+
+    args = cli.build_parser().parse_args(["sweep", "permuted_mnist", "--cache", "c", "--backend", "ensemble",
+                                          "--ensemble-size", "4"])
+    assert (args.backend, args.ensemble_size) == ("ensemble", 4)

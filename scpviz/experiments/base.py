@@ -94,6 +94,8 @@ class FigureSpec:
 # keys that every experiment's configs gained after results were shipped, with the value those runs had: before
 # version 0.4 every seed trained on the images drawn with subset seed 0
 _LATER_COMMON = {"data_seed": 0}
+# what the runs of one stacked ensemble may differ in (everything else is one budget)
+ENSEMBLE_AXES = ("seed", "data_seed", "method", "lam")
 
 COMMON_OPTIONS = (
     Option("epochs", "--epochs", int, "epochs per task"),
@@ -364,6 +366,48 @@ class Experiment:
         if finish is not None:
             finish(hist)
         return hist
+
+    #: whether runs of this experiment can train as one stacked model (:mod:`scpviz.ensemble`): an MLP classifier
+    #: without augmentation or recorded extras
+    ensemble_ready: bool = False
+
+    def ensemble_refusal(self, cfg) -> str | None:
+        """Why the run of ``cfg`` cannot train in a stacked ensemble, or None when it can."""
+        if not self.ensemble_ready:
+            return f"{self.name}'s network has no stacked form (the ensemble batches MLP classifiers)"
+        if cfg["method"] != "none" and method_table.get(cfg["method"]).stacked_rule is None:
+            return f"method {cfg['method']!r} has no batched importance rule"
+        return None
+
+    def run_ensemble(self, cfgs, device=None) -> list:
+        """Train the runs of ``cfgs`` as one :class:`~scpviz.ensemble.StackedMLP` (:func:`scpviz.ensemble.
+        train_ensemble`); one History per config, each what :meth:`run` makes of it (tested).
+
+        The configs must share everything but ``seed``, ``data_seed``, ``method`` and ``lam``.
+        """
+        from ..ensemble import EnsembleRun, train_ensemble
+        from ..training import HyperParams
+
+        cfgs = [RunConfig.of(c) for c in cfgs]
+        shared = [{k: v for k, v in c.to_dict().items() if k not in ENSEMBLE_AXES} for c in cfgs]
+        if any(s != shared[0] for s in shared):
+            raise ValueError("cfgs differ in more than seed, data_seed, method and lam: group them first "
+                             "(scpviz.sweeps.ensemble_groups).")
+        for c in cfgs:
+            why = self.ensemble_refusal(c)
+            if why:
+                raise ValueError(f"cannot ensemble {c['method']} λ={c['lam']:g}: {why}.")
+        device = get_device(None if device is None else str(device))
+        runs = []
+        for c in cfgs:
+            tasks = self.tasks(c, device)
+            runs.append(EnsembleRun(self.model(c, tasks).to(device), tasks, seed=c.seed, method=c.method, lam=c.lam,
+                                    config=c.to_dict()))
+        c = cfgs[0]
+        hp = HyperParams(epochs=c.epochs, lr=c.lr, batch_size=c.batch_size, optimizer_reset=c["optimizer_reset"],
+                         adam_eps=c.get("adam_eps", 1e-8))
+        return train_ensemble(runs, hparams=hp, alpha=c.alpha, n_slices=c.n_slices,
+                              eval_batch_size=self.eval_batch_size, device=device)
 
     def describe(self, mode: str | None = None) -> str:
         """One line: name, what it reproduces, the metric and the budget of ``mode``."""

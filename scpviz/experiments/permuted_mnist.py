@@ -45,6 +45,7 @@ class PermutedMNIST(Experiment):
     # validation-chosen on the shipped CPU grid (tests/experiments recompute them from the file)
     default_lams = {"ewc": 1000.0, "mas": 1.0, "scp": 1000.0, "mas_abs": 0.1}
     shipped = "permuted_mnist_cpu_resampled"
+    ensemble_ready = True
     figures = (
         FigureSpec("Figure 3a", "plot_average_metric", "rows", "average_accuracy", reference="PAPER_FIG3A"),
         FigureSpec("", "plot_forgetting_curves", "run", "forgetting"),

@@ -5,7 +5,7 @@ Their Markdown tables are in :mod:`scpviz.viz.tables`. Modules: ``grid`` (the gr
 ``comparison`` (forgetting / intransigence per method, differences paired by seed), ``export`` (result files, shipped grids).
 """
 
-from .backends import BACKENDS, SweepWarning, run_configs
+from .backends import BACKENDS, SweepWarning, ensemble_groups, run_configs
 from .comparison import (batchnorm_restore_rows, chosen_runs_by_seed, continual_metrics, paired_difference,
                          paired_interval)
 from .cache import CacheWarning, cached_run, config_key
@@ -13,7 +13,7 @@ from .export import compact_history, export_results, load_exported, shipped_resu
 from .grid import make_grid, sweep
 from .selection import choose_lambda, group_runs, row_metric, summarize
 
-__all__ = ["sweep", "make_grid", "run_configs", "BACKENDS", "SweepWarning", "cached_run", "config_key",
+__all__ = ["sweep", "make_grid", "run_configs", "ensemble_groups", "BACKENDS", "SweepWarning", "cached_run", "config_key",
            "CacheWarning", "choose_lambda", "summarize", "group_runs", "row_metric",
            "compact_history", "export_results", "load_exported", "shipped_results", "chosen_runs_by_seed",
            "continual_metrics", "paired_difference", "paired_interval", "batchnorm_restore_rows"]

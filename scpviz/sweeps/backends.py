@@ -1,5 +1,6 @@
-"""Where the runs of a sweep execute: ``serial`` (this process), ``processes`` (a local pool) or ``ray``
-(Ray core tasks: this machine, or a cluster).
+"""Where the runs of a sweep execute: ``serial`` (this process), ``processes`` (a local pool), ``ray``
+(Ray core tasks: this machine, or a cluster) or ``ensemble`` (runs that share a budget trained as one stacked model,
+:mod:`scpviz.ensemble`; a run whose experiment has no stacked form runs alone, and the sweep says so).
 
 Every backend goes through the same content-addressed cache (:mod:`scpviz.sweeps.cache`): the *driver* reads
 the entries that exist, sends only the missing runs out, and writes each entry as soon as its run comes back —
@@ -26,9 +27,9 @@ from tqdm.auto import tqdm
 from ..training import History
 from .cache import read_entry, write_entry
 
-__all__ = ["BACKENDS", "SweepWarning", "run_configs", "execute"]
+__all__ = ["BACKENDS", "SweepWarning", "run_configs", "execute", "ensemble_groups"]
 
-BACKENDS = ("serial", "processes", "ray")
+BACKENDS = ("serial", "processes", "ray", "ensemble")
 
 
 class SweepWarning(UserWarning):
@@ -57,8 +58,30 @@ def _check(backend, workers, threads):
             raise ValueError(f"{name}={v!r} must be a positive integer or None (the default shares out the cores).")
 
 
+def ensemble_groups(cfgs, size) -> list:
+    """Indices of ``cfgs`` grouped into ensembles: runs of one experiment that share every option but seed,
+    data_seed, method and λ, at most ``size`` per group, in the order they come; a run that cannot be stacked is a
+    group of its own (``(indices, reason)`` pairs, reason None for a stackable group)."""
+    from ..experiments import get
+    from ..experiments.base import ENSEMBLE_AXES
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"ensemble_size={size!r} must be a positive integer (runs per stacked model).")
+    groups, out = {}, []
+    for i, c in enumerate(cfgs):
+        why = get(c["experiment"]).ensemble_refusal(c)
+        if why:
+            out.append(([i], why))
+            continue
+        key = repr(sorted((k, repr(v)) for k, v in dict(c).items() if k not in ENSEMBLE_AXES))
+        groups.setdefault(key, []).append(i)
+    for idx in groups.values():
+        out += [(idx[j:j + size], None) for j in range(0, len(idx), size)]
+    return out
+
+
 def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=None, progress=True,
-                threads=None) -> list:
+                threads=None, ensemble_size=16) -> list:
     """The History of every config in ``cfgs`` (in order), from the cache or computed on ``backend``.
 
     Parameters
@@ -69,7 +92,7 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         Content-addressed cache; every finished run is written there at once (resume after an interruption).
     device : str, optional
         Device of each run (``"cuda"`` makes every Ray task ask for one GPU).
-    backend : {"serial", "processes", "ray"}
+    backend : {"serial", "processes", "ray", "ensemble"}
     workers : int, optional
         Parallel runs for ``processes`` (default: CPU cores) and the CPUs of a *local* Ray started here
         (ignored when Ray is already initialised or ``RAY_ADDRESS`` names a cluster).
@@ -79,6 +102,8 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         torch threads per run. Default: ``serial`` keeps this process's setting; ``processes`` shares the CPU
         cores out among the workers (at least one each); a Ray task gets one (Ray's own default), and asks Ray for
         ``num_cpus=threads``.
+    ensemble_size : int
+        ``ensemble``: runs per stacked model (memory grows about linearly with it).
 
     Raises
     ------
@@ -118,6 +143,8 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
                     finish(i, result)
         elif backend == "processes":
             _run_processes(cfgs, todo, device, threads, n_workers, finish)
+        elif backend == "ensemble":
+            _run_ensembles(cfgs, todo, device, threads, ensemble_size, finish, progress)
         else:
             _run_ray(cfgs, todo, device, threads, workers, finish)
     finally:
@@ -129,6 +156,35 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
                       SweepWarning, stacklevel=2)
         raise failures[0][1]
     return hists
+
+
+def _run_ensembles(cfgs, todo, device, threads, size, finish, progress):
+    from ..experiments import get
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        for idx, why in ensemble_groups([cfgs[i] for i in todo], size):
+            chosen = [todo[k] for k in idx]
+            if why:
+                if progress:
+                    tqdm.write(f"ensemble: {cfgs[chosen[0]]['method']} λ={cfgs[chosen[0]]['lam']:g} runs alone: {why}")
+                try:
+                    finish(chosen[0], execute(cfgs[chosen[0]], device))
+                except Exception as exc:
+                    finish(chosen[0], error=exc)
+                continue
+            try:
+                hists = get(cfgs[chosen[0]]["experiment"]).run_ensemble([cfgs[i] for i in chosen], device=device)
+            except Exception as exc:
+                for i in chosen:
+                    finish(i, error=exc)
+            else:
+                for i, h in zip(chosen, hists):
+                    finish(i, h.to_dict())
+    finally:
+        torch.set_num_threads(before)
 
 
 def _run_processes(cfgs, todo, device, threads, n, finish):

@@ -77,11 +77,12 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
 
 def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, cache_dir=None,
           mode=None, device=None, progress=True, backend="serial", workers=None, lams_per_method=None,
-          threads=None, data_root=None, **overrides) -> list:
+          threads=None, data_root=None, ensemble_size=16, **overrides) -> list:
     """Run (or read from the cache) the grid of :func:`make_grid` and return ``[(config, History), ...]``.
 
-    ``backend``: ``"serial"``, ``"processes"`` or ``"ray"`` (:mod:`scpviz.sweeps.backends`); all share the cache
-    in ``cache_dir`` and give the same results for the same ``threads`` per run.
+    ``backend``: ``"serial"``, ``"processes"``, ``"ray"`` or ``"ensemble"`` (:mod:`scpviz.sweeps.backends`;
+    ``ensemble_size`` runs per stacked model); all share the cache in ``cache_dir`` and give the same results for
+    the same ``threads`` per run (the ensemble: to float rounding).
 
     Examples
     --------
@@ -92,5 +93,5 @@ def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_sl
     """
     cfgs = make_grid(experiment, methods, lams, seeds, n_slices, mode, lams_per_method, data_root, **overrides)
     hists = run_configs(cfgs, cache_dir, device=device, backend=backend, workers=workers, progress=progress,
-                        threads=threads)
+                        threads=threads, ensemble_size=ensemble_size)
     return list(zip(cfgs, hists))

@@ -52,6 +52,15 @@ def _same(a, b):
     return a.points == b.points and a.config == b.config and a.dataset == b.dataset
 
 
+def _close(a, b, rel=1e-5):
+    """The ensemble's float32 Histories: the same scores at every point; losses and penalties to float32 rounding
+    (a stacked matmul sums in another order than one run's; 1e-5 is a hundred times float32's epsilon)."""
+    return (a.config == b.config and a.dataset == b.dataset and len(a.points) == len(b.points) and all(
+        (p["task"], p["epoch"], p["test"], p["val"]) == (q["task"], q["epoch"], q["test"], q["val"])
+        and abs(p["loss"] - q["loss"]) <= rel * abs(q["loss"]) and abs(p["penalty"] - q["penalty"]) <= rel * abs(q["penalty"])
+        for p, q in zip(a.points, b.points)))
+
+
 def _check_backend(backend, serial, tmp_path):
     cfgs, want = serial
     cache = tmp_path / backend
@@ -65,7 +74,8 @@ def _check_backend(backend, serial, tmp_path):
     for c in cfgs[:3]:
         assert entry_path(cache, c).stat().st_mtime_ns == done[entry_path(cache, c).name]
     assert len(list(cache.glob("*.json"))) == len(cfgs)
-    assert all(_same(g, w) for g, w in zip(got, want)), "results differ from the serial backend"
+    same = _close if backend == "ensemble" else _same
+    assert all(same(g, w) for g, w in zip(got, want)), "results differ from the serial backend"
 
 
 def test_serial_resumes_after_an_interrupt(serial, tmp_path, monkeypatch):
@@ -129,3 +139,31 @@ def test_bad_backend_and_workers():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run_configs([], backend="processes") == []
+
+
+def test_ensemble_backend_equals_serial_and_resumes(serial, tmp_path):
+    """Runs that share a budget train as one stacked model: the same scores as alone, losses to float32 rounding
+    (tests/ensemble checks every run against its single run in float64)."""
+    _check_backend("ensemble", serial, tmp_path)
+
+
+def test_ensemble_groups_share_a_budget_and_say_why_a_run_is_alone():
+    from scpviz.sweeps import ensemble_groups
+
+    cfgs = _grid() + [PM.config("none", seed=0, mode="quick", **dict(TINY, n_train=100)),
+                      experiments.get("autoencoders").config("none", seed=0, mode="quick")]
+    groups = ensemble_groups(cfgs, size=4)
+    assert [idx for idx, why in groups if why is None] == [[0, 1, 2, 3], [4, 5], [6]]
+    (alone, why), = [g for g in groups if g[1]]
+    assert alone == [7] and "autoencoders" in why
+    with pytest.raises(ValueError, match="ensemble_size=0"):
+        ensemble_groups(cfgs, size=0)
+
+
+def test_run_ensemble_refuses_runs_of_different_budgets_or_experiments():
+    cfgs = _grid()
+    with pytest.raises(ValueError, match="differ in more than seed, data_seed, method and lam"):
+        PM.run_ensemble([cfgs[0], PM.config("none", seed=0, mode="quick", **dict(TINY, n_train=100))], device="cpu")
+    ae = experiments.get("autoencoders")
+    with pytest.raises(ValueError, match="no stacked form"):
+        ae.run_ensemble([ae.config("none", seed=0, mode="quick")], device="cpu")
