@@ -209,6 +209,7 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
                              metric_unit=metric.unit,
                              timings={"train": 0.0, "importance": 0.0, "evaluate": 0.0}))
     rows = torch.arange(M, device=device).unsqueeze(1)
+    held_out = {}
     for t in range(T):
         x, y = _stack_split(runs, t, "train", device, dtype)
         n = x.shape[1]
@@ -243,12 +244,13 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
             seconds = time.perf_counter() - t0
             t0 = time.perf_counter()
             stack.eval()
-            test = [_accuracy(stack, *_stack_split(runs, j, "test", device, dtype), eval_batch_size).tolist()
-                    for j in range(t + 1)]
-            val = []
+            test, val = [], []
             for j in range(t + 1):
-                xv, yv = _stack_split(runs, j, "val", device, dtype)
-                val.append(None if xv is None else _accuracy(stack, xv, yv, eval_batch_size).tolist())
+                for split, out in (("test", test), ("val", val)):
+                    if (j, split) not in held_out:      # stacked once per task and split, then reused
+                        held_out[(j, split)] = _stack_split(runs, j, split, device, dtype)
+                    xe, ye = held_out[(j, split)]
+                    out.append(None if xe is None else _accuracy(stack, xe, ye, eval_batch_size).tolist())
             evaluate_s = time.perf_counter() - t0
             for m, h in enumerate(hists):
                 h.timings["train"] += seconds / M
