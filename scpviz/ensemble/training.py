@@ -1,6 +1,6 @@
-"""Train M runs of one MLP experiment as one :class:`~scpviz.ensemble.StackedMLP`, run for run what
-:func:`scpviz.training.train_sequence` does for one: the same batch orders, Adam steps, penalties (eq 17),
-importances and online merge (eq 20), evaluations and History.
+"""Train M runs of one fully connected experiment (the permuted-MNIST classifier, the auto-encoders) as one
+:class:`~scpviz.ensemble.StackedMLP`, run for run what :func:`scpviz.training.train_sequence` does for one: the
+same batch orders, Adam steps, penalties (eq 17), importances and online merge (eq 20), evaluations and History.
 
 A run is described by :class:`EnsembleRun`: its own tasks (its permutations and images), seed, method and λ. The
 runs of one call share the architecture, the number of tasks and their sizes, and the training settings
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..training.engine import HyperParams, _sequence_generator, adam
 from ..training.history import History
-from ..training.objectives import objective
+from ..training.objectives import CLASSIFICATION, objective as as_objective
 from .stacked_mlp import StackedMLP, stacked_importance, stacked_rule
 
 __all__ = ["EnsembleRun", "train_ensemble"]
@@ -33,10 +33,10 @@ class EnsembleRun:
 
     Parameters
     ----------
-    model : scpviz.models.MLP
+    model : scpviz.models.MLP or scpviz.models.AutoEncoder
         The run's network at its initialisation.
     tasks : list of scpviz.datasets.Task
-        The run's task stream (classification; flattened or image inputs).
+        The run's task stream (flattened or image inputs; targets None for reconstruction).
     seed : int
         Its batch orders (as :class:`~scpviz.training.HyperParams`' ``seed``) and, when ``slice_seed`` is None,
         its slices (task t draws them from ``seed + t``, as :class:`~scpviz.consolidation.Consolidation`).
@@ -76,22 +76,39 @@ def _check_runs(runs):
 
 
 def _stack_split(runs, t, split, device, dtype):
-    """Task t's ``split`` inputs (M, N, D, flattened) and labels (M, N) of every run, on ``device``."""
+    """Task t's ``split`` inputs (M, N, D, flattened) and targets (M, N, or None) of every run, on ``device``."""
     xs = [getattr(r.tasks[t], f"x_{split}") for r in runs]
     if xs[0] is None:
         return None, None
     x = torch.stack([v.reshape(len(v), -1) for v in xs]).to(device=device, dtype=dtype)
-    y = torch.stack([getattr(r.tasks[t], f"y_{split}") for r in runs]).to(device)
+    ys = [getattr(r.tasks[t], f"y_{split}") for r in runs]
+    y = None if ys[0] is None else torch.stack(ys).to(device)
     return x, y
 
 
+def _per_run(fn, out, x, y):
+    """``fn(out[m], x[m], y[m])`` of every run m, a (M, ...) tensor: the objective's function vmapped over runs."""
+    if y is None:
+        return torch.vmap(lambda o, i: fn(o, i, None))(out, x)
+    return torch.vmap(fn)(out, x, y)
+
+
+def _run_losses(obj, out, x, y):
+    """Each run's batch loss, a (M,) tensor."""
+    if obj is CLASSIFICATION:   # the built-in cross-entropy takes the run dimension as a batch dimension
+        return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
+    return _per_run(obj.loss, out, x, y)
+
+
 @torch.no_grad()
-def _accuracy(stack, x, y, batch_size):
-    """Per run, the accuracy on (x[m], y[m]) — a (M,) tensor; batches of ``batch_size`` inputs per run."""
-    correct = torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
+def _score(stack, obj, x, y, batch_size):
+    """Per run, the objective's mean metric on (x[m], y[m]) — a (M,) float64 tensor; ``batch_size`` inputs per run
+    and forward pass, each batch's sum taken in the model's dtype as :func:`scpviz.training.evaluate` does."""
+    total = torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
     for i in range(0, x.shape[1], batch_size):
-        correct += (stack(x[:, i:i + batch_size]).argmax(2) == y[:, i:i + batch_size]).sum(1)
-    return correct / x.shape[1]
+        xb, yb = x[:, i:i + batch_size], None if y is None else y[:, i:i + batch_size]
+        total += _per_run(obj.score, stack(xb), xb, yb).sum(1)
+    return total / x.shape[1]
 
 
 class _StackedConsolidation:
@@ -111,15 +128,16 @@ class _StackedConsolidation:
     def active(self) -> bool:
         return self.importance is not None and bool((self.lam > 0).any())
 
-    def consolidate(self, stack, x):
+    def consolidate(self, stack, x, max_memory=2 ** 30):
         """Each run's importance on its task's training inputs ``x`` (M, N, D), merged (eq 20); θ* stored."""
         params = stack.stacked_parameters()
         new = [torch.zeros_like(p) for p in params]
         for method in sorted(set(self.methods) - {"none"}):   # one batched pass per method present
             idx = [m for m, name in enumerate(self.methods) if name == method]
-            sub = _substack(stack, idx)
+            sub = stack.select(idx)
             seeds = [self.slice_seeds[m] + self.n_tasks for m in idx]
-            got = stacked_importance(sub, x[idx], method, n_slices=self.n_slices, seeds=seeds)
+            got = stacked_importance(sub, x[idx], method, n_slices=self.n_slices, seeds=seeds,
+                                     max_memory=max_memory)
             for k, name in enumerate(sub.names()):
                 new[k][idx] = got[name].detach()
         if self.importance is None:
@@ -151,18 +169,8 @@ class _StackedConsolidation:
         return self.lam * total
 
 
-def _substack(stack, idx):
-    """A StackedMLP holding runs ``idx`` of ``stack`` (detached copies; for importances only)."""
-    sub = StackedMLP.__new__(StackedMLP)
-    torch.nn.Module.__init__(sub)
-    sub.weights = torch.nn.ParameterList(torch.nn.Parameter(w.detach()[idx]) for w in stack.weights)
-    sub.biases = torch.nn.ParameterList(torch.nn.Parameter(b.detach()[idx]) for b in stack.biases)
-    sub.in_features, sub.hidden, sub.n_classes = stack.in_features, stack.hidden, stack.n_classes
-    return sub
-
-
-def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_size=2000, device=None,
-                   **hparam_fields) -> list:
+def train_ensemble(runs, *, hparams=None, objective="classification", alpha=0.75, n_slices=100, eval_batch_size=2000,
+                   device=None, on_task_end=None, max_memory=2 ** 30, **hparam_fields) -> list:
     """Train every run of ``runs`` on its tasks in order, as one stacked model; one History per run.
 
     Parameters
@@ -170,12 +178,19 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
     runs : list of EnsembleRun
     hparams : HyperParams, optional
         The training settings every run shares (its ``seed`` is ignored: each run has its own).
+    objective : Objective or str
+        ``"classification"`` or a reconstruction objective (:mod:`scpviz.training.objectives`), as
+        ``train_sequence``'s; its loss and score are vmapped over the runs.
     alpha, n_slices : float, int
         The online merge's α (eq 20) and SCP's L, as :class:`~scpviz.consolidation.Consolidation`'s.
     eval_batch_size : int
         Inputs per run and forward pass when scoring.
     device : torch.device or str, optional
         Default: the first run's model's.
+    on_task_end : callable(task_index, stack), optional
+        Called when a task is finished, before consolidating (snapshots of every run).
+    max_memory : int
+        Bytes for the importances' working tensors (:func:`~scpviz.ensemble.stacked_importance`).
 
     Returns
     -------
@@ -194,11 +209,12 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
     stack = StackedMLP([r.model for r in runs]).to(device)
     M, T = len(runs), len(runs[0].tasks)
     cons = _StackedConsolidation(runs, alpha, n_slices, device, dtype)
-    metric = objective("classification").metric
+    obj = as_objective(objective)
+    metric = obj.metric
     hists = []
     for r, seed in zip(runs, cons.slice_seeds):
         cfg = dict(r.config or {})
-        cfg.update(epochs=hp.epochs, lr=hp.lr, batch_size=hp.batch_size, objective="classification",
+        cfg.update(epochs=hp.epochs, lr=hp.lr, batch_size=hp.batch_size, objective=obj.name,
                    optimizer_reset=hp.optimizer_reset, seed=r.seed, n_tasks=T)
         if hp.adam_eps != HyperParams.adam_eps:
             cfg.update(adam_eps=hp.adam_eps)
@@ -226,10 +242,9 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
             stack.train()
             for i in range(0, n, hp.batch_size):
                 idx = order[:, i:i + hp.batch_size]
-                xb, yb = x[rows, idx], y[rows, idx]
+                xb, yb = x[rows, idx], None if y is None else y[rows, idx]
                 opt.zero_grad(set_to_none=True)
-                logits = stack(xb)
-                losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none").mean(1)   # (M,)
+                losses = _run_losses(obj, stack(xb), xb, yb)                                      # (M,)
                 losses.sum().backward()          # runs do not mix: each run's gradient is its own loss's
                 if use_penalty:
                     cons.add_penalty_grad_(stack)
@@ -250,7 +265,7 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
                     if (j, split) not in held_out:      # stacked once per task and split, then reused
                         held_out[(j, split)] = _stack_split(runs, j, split, device, dtype)
                     xe, ye = held_out[(j, split)]
-                    out.append(None if xe is None else _accuracy(stack, xe, ye, eval_batch_size).tolist())
+                    out.append(None if xe is None else _score(stack, obj, xe, ye, eval_batch_size).tolist())
             evaluate_s = time.perf_counter() - t0
             for m, h in enumerate(hists):
                 h.timings["train"] += seconds / M
@@ -260,10 +275,12 @@ def train_ensemble(runs, *, hparams=None, alpha=0.75, n_slices=100, eval_batch_s
                                  "val": [None if val[j] is None else val[j][m] for j in range(t + 1)]
                                  + [None] * (T - t - 1),
                                  "loss": loss[m], "penalty": pen[m]})
+        if on_task_end is not None:
+            on_task_end(t, stack)
         if t < T - 1:
             t0 = time.perf_counter()
             stack.eval()
-            cons.consolidate(stack, x)
+            cons.consolidate(stack, x, max_memory)
             for h in hists:
                 h.timings["importance"] += (time.perf_counter() - t0) / M
     with torch.no_grad():   # each run's network ends where its stack slice ends

@@ -144,6 +144,50 @@ class AutoEncoders(Experiment):
                              seed=cfg.seed, layer=layer, batch_size=max(len(t.x_train) for t in tasks),
                              neighbourhood=opt["neighbourhood"], neighbourhood_scale=opt["neighbourhood_scale"])
 
+    ensemble_ready = True
+
+    def ensemble_refusal(self, cfg):
+        """The stacked ensemble trains the paper's setting: the quadratic penalty on the output's importance at θ*
+        (``layer="code"``, ``penalty="replay"``, a neighbourhood and ``reset_test`` run alone)."""
+        why = super().ensemble_refusal(cfg)
+        if why:
+            return why
+        opt = {k: cfg.get(k, v) for k, v in _LATER_DEFAULTS.items()}
+        if cfg.get("layer", "output") != "output":
+            return "the code layer's importance has no batched rule (the ensemble preserves the output)"
+        if opt["penalty"] != "quadratic":
+            return "the replay penalty keeps a buffer and a graph per run"
+        if opt["neighbourhood"]:
+            return "the neighbourhood importance perturbs each network"
+        if opt["reset_test"]:
+            return "the blind-reset test resets each network"
+        return None
+
+    def ensemble_axes(self, cfg):
+        """Seed, data_seed, method and λ — and the digit order when every split has a fixed size (a digit's images
+        then do not depend on which digit it is; with ``n_train=None`` runs of one order stack together)."""
+        if all(cfg.get(k) is not None for k in ("n_train", "n_val", "n_test")):
+            return super().ensemble_axes(cfg) + ("order",)
+        return super().ensemble_axes(cfg)
+
+    def ensemble_recorder(self, cfgs, runs):
+        """With ``snapshots``, every run's reconstructions after each digit (as :meth:`recorder`)."""
+        if not cfgs[0].get("snapshots"):
+            return None, None
+        probe = torch.stack([torch.stack([t.x_test[0].reshape(-1) for t in r.tasks]) for r in runs])   # (M, T, D)
+        snaps = []
+
+        @torch.no_grad()
+        def on_task_end(t, stack):
+            snaps.append((stack(probe.to(stack.weights[0])) * 255).round().to(torch.uint8).cpu())   # (M, T, D)
+
+        def finish(hists):
+            for m, h in enumerate(hists):
+                h.extras["snapshots"] = [s[m].tolist() for s in snaps]
+                h.extras["inputs"] = (probe[m] * 255).round().to(torch.uint8).cpu().tolist()
+
+        return on_task_end, finish
+
     def recorder(self, cfg, tasks, consolidation=None):
         """With ``snapshots``, the reconstructions of the first test image of every digit after each task
         (``extras["snapshots"]``: uint8 0–255, stage × digit × 784; the inputs in ``extras["inputs"]``). With

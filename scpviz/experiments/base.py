@@ -112,6 +112,11 @@ COMMON_OPTIONS = (
 )
 
 
+def _split_sizes(task) -> tuple:
+    """(n_train, n_val, n_test) of a task."""
+    return tuple(0 if v is None else len(v) for v in (task.x_train, task.x_val, task.x_test))
+
+
 class Experiment:
     """One paper experiment. Subclasses set the class attributes and implement :meth:`tasks` and :meth:`model`.
 
@@ -367,31 +372,43 @@ class Experiment:
             finish(hist)
         return hist
 
-    #: whether runs of this experiment can train as one stacked model (:mod:`scpviz.ensemble`): an MLP classifier
-    #: without augmentation or recorded extras
+    #: whether runs of this experiment can train as one stacked model (:mod:`scpviz.ensemble`): a fully connected
+    #: network (an MLP classifier, an auto-encoder) without augmentation
     ensemble_ready: bool = False
 
     def ensemble_refusal(self, cfg) -> str | None:
         """Why the run of ``cfg`` cannot train in a stacked ensemble, or None when it can."""
         if not self.ensemble_ready:
-            return f"{self.name}'s network has no stacked form (the ensemble batches MLP classifiers)"
+            return (f"{self.name}'s network has no stacked form (the ensemble batches fully connected networks; "
+                    "convolutions and BatchNorm run alone)")
         if cfg["method"] != "none" and method_table.get(cfg["method"]).stacked_rule is None:
             return f"method {cfg['method']!r} has no batched importance rule"
         return None
+
+    def ensemble_axes(self, cfg) -> tuple:
+        """The config keys in which the runs of one stacked ensemble may differ (everything else is one budget)."""
+        return ENSEMBLE_AXES
+
+    def ensemble_recorder(self, cfgs, runs):
+        """``(on_task_end(t, stack), finish(histories))`` recording the extras :meth:`recorder` records for single
+        runs, for every run of an ensemble at once; ``(None, None)`` when there are none."""
+        return None, None
 
     def run_ensemble(self, cfgs, device=None) -> list:
         """Train the runs of ``cfgs`` as one :class:`~scpviz.ensemble.StackedMLP` (:func:`scpviz.ensemble.
         train_ensemble`); one History per config, each what :meth:`run` makes of it (tested).
 
-        The configs must share everything but ``seed``, ``data_seed``, ``method`` and ``lam``.
+        The configs must share everything but :meth:`ensemble_axes` (``seed``, ``data_seed``, ``method``,
+        ``lam``).
         """
         from ..ensemble import EnsembleRun, train_ensemble
         from ..training import HyperParams
 
         cfgs = [RunConfig.of(c) for c in cfgs]
-        shared = [{k: v for k, v in c.to_dict().items() if k not in ENSEMBLE_AXES} for c in cfgs]
+        axes = self.ensemble_axes(cfgs[0])
+        shared = [{k: v for k, v in c.to_dict().items() if k not in axes} for c in cfgs]
         if any(s != shared[0] for s in shared):
-            raise ValueError("cfgs differ in more than seed, data_seed, method and lam: group them first "
+            raise ValueError(f"cfgs differ in more than {', '.join(axes)}: group them first "
                              "(scpviz.sweeps.ensemble_groups).")
         for c in cfgs:
             why = self.ensemble_refusal(c)
@@ -406,8 +423,23 @@ class Experiment:
         c = cfgs[0]
         hp = HyperParams(epochs=c.epochs, lr=c.lr, batch_size=c.batch_size, optimizer_reset=c["optimizer_reset"],
                          adam_eps=c.get("adam_eps", 1e-8))
-        return train_ensemble(runs, hparams=hp, alpha=c.alpha, n_slices=c.n_slices,
-                              eval_batch_size=self.eval_batch_size, device=device)
+        # a stack needs equal task sizes; a dataset smaller than the budget's splits can make them differ, so the
+        # runs are stacked by their actual sizes
+        by_size = {}
+        for m, r in enumerate(runs):
+            by_size.setdefault(tuple(_split_sizes(t) for t in r.tasks), []).append(m)
+        hists = [None] * len(runs)
+        for idx in by_size.values():
+            part = [runs[m] for m in idx]
+            on_task_end, finish = self.ensemble_recorder([cfgs[m] for m in idx], part)
+            got = train_ensemble(part, hparams=hp, objective=self.objective_for(c), alpha=c.alpha,
+                                 n_slices=c.n_slices, eval_batch_size=self.eval_batch_size, device=device,
+                                 on_task_end=on_task_end)
+            if finish is not None:
+                finish(got)
+            for m, h in zip(idx, got):
+                hists[m] = h
+        return hists
 
     def describe(self, mode: str | None = None) -> str:
         """One line: name, what it reproduces, the metric and the budget of ``mode``."""

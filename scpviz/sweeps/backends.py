@@ -59,11 +59,11 @@ def _check(backend, workers, threads):
 
 
 def ensemble_groups(cfgs, size) -> list:
-    """Indices of ``cfgs`` grouped into ensembles: runs of one experiment that share every option but seed,
-    data_seed, method and λ, at most ``size`` per group, in the order they come; a run that cannot be stacked is a
-    group of its own (``(indices, reason)`` pairs, reason None for a stackable group)."""
+    """Indices of ``cfgs`` grouped into ensembles: runs of one experiment that share every option but its
+    :meth:`~scpviz.experiments.base.Experiment.ensemble_axes` (seed, data_seed, method, λ), at most ``size`` per
+    group, in the order they come; a run that cannot be stacked is a group of its own (``(indices, reason)`` pairs,
+    reason None for a stackable group)."""
     from ..experiments import get
-    from ..experiments.base import ENSEMBLE_AXES
 
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"ensemble_size={size!r} must be a positive integer (runs per stacked model).")
@@ -73,7 +73,8 @@ def ensemble_groups(cfgs, size) -> list:
         if why:
             out.append(([i], why))
             continue
-        key = repr(sorted((k, repr(v)) for k, v in dict(c).items() if k not in ENSEMBLE_AXES))
+        axes = get(c["experiment"]).ensemble_axes(c)
+        key = repr(sorted((k, repr(v)) for k, v in dict(c).items() if k not in axes))
         groups.setdefault(key, []).append(i)
     for idx in groups.values():
         out += [(idx[j:j + size], None) for j in range(0, len(idx), size)]

@@ -5,7 +5,7 @@ import torch
 from scpviz.distances import random_slices
 from scpviz.ensemble import StackedMLP, stacked_importance
 from scpviz.importance import fisher_importance, mas_importance, scp_importance
-from scpviz.models import MLP
+from scpviz.models import MLP, AutoEncoder
 
 M, N, D, H, C = 4, 24, 6, (7, 5), 3
 
@@ -74,3 +74,43 @@ def test_bad_input_says_what_to_pass(runs):
         stacked_importance(stack, x, "l2")
     with pytest.raises(ValueError, match=r"slices must have shape \(runs=4, L, 3\)"):
         stacked_importance(stack, x, "scp", slices=torch.ones(2, 5, 3))
+
+
+AE_VARIANTS = [dict(), dict(activation="leaky_relu"), dict(bias=False, init="xavier")]
+
+
+@pytest.mark.parametrize("options", AE_VARIANTS)
+@pytest.mark.parametrize("method,L", [("mas", None), ("mas_abs", None), ("scp", 4), ("scp", 40)])
+def test_auto_encoder_stacks_run_for_run(options, method, L):
+    """§5.2's auto-encoder (sigmoid output; ReLU or LeakyReLU; with or without biases): outputs, and MAS and SCP
+    importances with fewer and more slices than its K = 6 outputs, equal each network's alone."""
+    nets = [AutoEncoder(D, (7,), 3, seed=s, **options).double() for s in range(M)]
+    x = torch.rand(M, N, D, dtype=torch.float64)
+    stack = StackedMLP(nets)
+    assert stack.names() == [n for n, _ in nets[0].named_parameters()]
+    out = stack(x)
+    for m in range(M):
+        assert torch.allclose(out[m], nets[m](x[m]), atol=1e-12)
+    assert torch.allclose(stack.run_model(2)(x[2]), out[2], atol=1e-12)
+    if method == "scp":
+        slices = torch.stack([random_slices(L, D, seed=m) for m in range(M)]).double()
+        got = stacked_importance(stack, x, "scp", slices=slices, max_memory=4096)     # forces one vector a chunk
+    else:
+        got = stacked_importance(stack, x, method, max_memory=4096)                   # forces small sample chunks
+    for m in range(M):
+        want = (scp_importance(nets[m], x[m], slices=slices[m]) if method == "scp" else
+                mas_importance(nets[m], x[m], form="paper" if method == "mas" else "aljundi"))
+        assert set(want) == set(got)
+        for name, w in want.items():
+            assert torch.allclose(got[name][m], w, rtol=1e-10, atol=1e-14), (method, m, name)
+
+
+def test_only_chains_of_linear_layers_stack():
+    with pytest.raises(TypeError, match="MLP or AutoEncoder"):
+        StackedMLP([torch.nn.Linear(3, 2)])
+    with pytest.raises(ValueError, match="share one architecture"):
+        StackedMLP([AutoEncoder(D, (7,), 3), MLP(D, (7,), 3)])
+    with pytest.raises(ValueError, match="one activation, output and bias"):
+        StackedMLP([AutoEncoder(D, (7,), 3), AutoEncoder(D, (7,), 3, activation="leaky_relu")])
+    with pytest.raises(ValueError, match="max_memory"):
+        stacked_importance(StackedMLP([MLP(D, H, C)]), torch.randn(1, 5, D), "mas", max_memory=0)

@@ -8,8 +8,8 @@ import torch
 from scpviz.consolidation import Consolidation
 from scpviz.datasets import Task
 from scpviz.ensemble import EnsembleRun, train_ensemble
-from scpviz.models import MLP
-from scpviz.training import HyperParams, train_sequence
+from scpviz.models import MLP, AutoEncoder
+from scpviz.training import RECONSTRUCTION_LOSSES, HyperParams, reconstruction_objective, train_sequence
 
 D, H, C, T = 6, (9, 7), 3, 3
 HP = HyperParams(epochs=2, lr=1e-2, batch_size=8)
@@ -84,3 +84,50 @@ def test_bad_ensembles_are_refused():
         train_ensemble([short, _run("none", 0.0, 1)], hparams=HP)
     with pytest.raises(ValueError, match="method=.l2. has no batched importance rule"):
         train_ensemble([_run("l2", 1.0, 0)], hparams=HP)
+
+
+AE_RUNS = [("none", 0.0, 0), ("mas", 2.0, 1), ("mas_abs", 0.5, 2), ("scp", 300.0, 3), ("scp", 30.0, 4)]
+
+
+def _digit_tasks(seed):
+    """T small reconstruction tasks of one run: inputs in [0, 1], no targets, float64."""
+    g = torch.Generator().manual_seed(200 + seed)
+    out = []
+    for t in range(T):
+        xs = [torch.rand(n, D, generator=g, dtype=torch.float64) ** (t + 1) for n in (40, 12, 20)]
+        out.append(Task(f"digit {t}", xs[0], None, xs[2], None, x_val=xs[1], y_val=None, dataset="toy"))
+    return out
+
+
+@pytest.mark.parametrize("options,loss", [({}, RECONSTRUCTION_LOSSES[0]),
+                                          ({"activation": "leaky_relu", "bias": False}, RECONSTRUCTION_LOSSES[1])])
+def test_auto_encoder_runs_of_an_ensemble_are_the_runs_alone(options, loss):
+    """§5.2's reconstruction runs: mean ℓ1 scores and losses to rounding, weights to 1e-10 after three tasks."""
+    obj = reconstruction_objective(loss)
+
+    def run(method, lam, seed):
+        return EnsembleRun(AutoEncoder(D, (9,), 4, seed=seed, **options).double(), _digit_tasks(seed), seed=seed,
+                           method=method, lam=lam, config={"method": method, "lam": lam})
+
+    runs = [run(*r) for r in AE_RUNS]
+    seen = []
+    hists = train_ensemble(runs, hparams=HP, objective=obj, n_slices=20,
+                           on_task_end=lambda t, stack: seen.append((t, stack.n_runs)))
+    assert seen == [(t, len(AE_RUNS)) for t in range(T)]
+    for r, (method, lam, seed), h in zip(runs, AE_RUNS, hists):
+        alone = run(method, lam, seed)
+        cons = Consolidation(method, lam=lam, alpha=0.75, n_slices=20, seed=seed)
+        want = train_sequence(alone.model, alone.tasks, consolidation=cons, objective=obj,
+                              hparams=dataclasses.replace(HP, seed=seed), progress=False,
+                              config={"method": method, "lam": lam})
+        assert h.metric_name == want.metric_name and h.config == want.config
+        for p, q in zip(h.points, want.points):
+            for key in ("test", "val"):
+                assert [a is None for a in p[key]] == [b is None for b in q[key]]
+                assert [a for a in p[key] if a is not None] == pytest.approx([b for b in q[key] if b is not None],
+                                                                             rel=1e-12)
+            assert p["loss"] == pytest.approx(q["loss"], rel=1e-10)
+            assert p["penalty"] == pytest.approx(q["penalty"], rel=1e-10, abs=1e-12)
+        for p, q in zip(r.model.parameters(), alone.model.parameters()):
+            assert torch.allclose(p, q, rtol=1e-10, atol=1e-12), (method, seed)
+        assert want.points[-1]["penalty"] > 0 or method == "none"

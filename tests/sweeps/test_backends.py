@@ -150,20 +150,64 @@ def test_ensemble_backend_equals_serial_and_resumes(serial, tmp_path):
 def test_ensemble_groups_share_a_budget_and_say_why_a_run_is_alone():
     from scpviz.sweeps import ensemble_groups
 
+    ae = experiments.get("autoencoders")
     cfgs = _grid() + [PM.config("none", seed=0, mode="quick", **dict(TINY, n_train=100)),
-                      experiments.get("autoencoders").config("none", seed=0, mode="quick")]
+                      experiments.get("mnist_svhn").config("none", seed=0, mode="quick"),
+                      ae.config("scp", lam=1.0, seed=0, mode="quick", reset_test=True)]
     groups = ensemble_groups(cfgs, size=4)
     assert [idx for idx, why in groups if why is None] == [[0, 1, 2, 3], [4, 5], [6]]
-    (alone, why), = [g for g in groups if g[1]]
-    assert alone == [7] and "autoencoders" in why
+    alone = [(idx, why) for idx, why in groups if why]
+    assert [idx for idx, _ in alone] == [[7], [8]]
+    assert "mnist_svhn's network has no stacked form" in alone[0][1] and "blind-reset" in alone[1][1]
     with pytest.raises(ValueError, match="ensemble_size=0"):
         ensemble_groups(cfgs, size=0)
 
 
+def test_auto_encoder_runs_of_other_digit_orders_stack_when_the_splits_have_fixed_sizes():
+    from scpviz.sweeps import ensemble_groups
+
+    ae = experiments.get("autoencoders")
+    fixed = [ae.config("mas", lam=1.0, seed=s, mode="quick") for s in (0, 1, 2)]
+    assert len({tuple(c["order"]) for c in fixed}) > 1                     # seeds > 0 permute the order
+    assert [idx for idx, _ in ensemble_groups(fixed, size=8)] == [[0, 1, 2]]
+    # every image of a digit (n_train=None): the sizes depend on the digit, so only runs of one order stack
+    whole = [ae.config("mas", lam=lam, seed=s, mode="quick", n_train=None) for s in (0, 2) for lam in (1.0, 10.0)]
+    assert whole[0]["order"] != whole[2]["order"]
+    assert [idx for idx, _ in ensemble_groups(whole, size=8)] == [[0, 1], [2, 3]]
+
+
 def test_run_ensemble_refuses_runs_of_different_budgets_or_experiments():
     cfgs = _grid()
-    with pytest.raises(ValueError, match="differ in more than seed, data_seed, method and lam"):
+    with pytest.raises(ValueError, match="differ in more than seed, data_seed, method, lam"):
         PM.run_ensemble([cfgs[0], PM.config("none", seed=0, mode="quick", **dict(TINY, n_train=100))], device="cpu")
-    ae = experiments.get("autoencoders")
+    svhn = experiments.get("mnist_svhn")
     with pytest.raises(ValueError, match="no stacked form"):
-        ae.run_ensemble([ae.config("none", seed=0, mode="quick")], device="cpu")
+        svhn.run_ensemble([svhn.config("none", seed=0, mode="quick")], device="cpu")
+
+
+# n_train above what the stand-in holds of a digit: the digit orders' task sizes differ, and run_ensemble stacks the
+# runs of each order apart
+AE_TINY = {"epochs": 2, "n_train": 120, "n_val": 10, "n_test": 20, "hidden": [16], "code": 6, "n_slices": 5,
+           "dataset": "digits", "snapshots": True}
+
+
+def test_auto_encoder_ensemble_equals_serial():
+    """§5.2's runs (three digit orders, none / MAS / SCP) as one stacked auto-encoder: float32 mean ℓ1 scores and
+    losses as alone to 1e-5 relative (summation order), the reconstructions recorded for every run."""
+    cfgs = make_grid("autoencoders", methods=["none", "mas", "scp"], lams=[10.0], seeds=[0, 1, 2], mode="quick",
+                     **AE_TINY)
+    want = run_configs(cfgs, None, backend="serial", progress=False, threads=1)
+    got = run_configs(cfgs, None, backend="ensemble", progress=False, threads=1, ensemble_size=16)
+    for g, w in zip(got, want):
+        assert g.config == w.config and len(g.points) == len(w.points)
+        for p, q in zip(g.points, w.points):
+            for key in ("test", "val"):
+                assert [a is None for a in p[key]] == [b is None for b in q[key]]
+                assert [a for a in p[key] if a is not None] == pytest.approx([b for b in q[key] if b is not None],
+                                                                             rel=1e-5)
+            assert p["loss"] == pytest.approx(q["loss"], rel=1e-5)
+            assert p["penalty"] == pytest.approx(q["penalty"], rel=1e-4, abs=1e-9)
+        assert g.extras["inputs"] == w.extras["inputs"]
+        diff = [abs(a - b) for s, t in zip(g.extras["snapshots"], w.extras["snapshots"])
+                for u, v in zip(s, t) for a, b in zip(u, v)]
+        assert max(diff) <= 1                                   # uint8 reconstructions: a rounding step at most
