@@ -233,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--backend", choices=["serial", "processes", "ray", "ensemble"], default="serial",
                        help="where runs execute; ray uses RAY_ADDRESS's cluster when set; ensemble trains runs that "
                             "share a budget as one stacked model (MLP experiments)")
-        s.add_argument("--ensemble-size", type=int, default=16, help="ensemble: runs per stacked model (default 16)")
+        s.add_argument("--ensemble-size", type=int, default=None,
+                       help="ensemble: runs per stacked model (default: as many as fit in 60%% of the device's free "
+                       "memory; the sweep says what it chose)")
         s.add_argument("--workers", type=int, default=None, help="parallel runs (processes) / CPUs of a local Ray")
         s.add_argument("--threads", type=int, default=None, help="torch threads per run (default: serial keeps "
                        "torch's; processes share the cores out; Ray: 1 per task)")

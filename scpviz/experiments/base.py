@@ -394,6 +394,16 @@ class Experiment:
         runs, for every run of an ensemble at once; ``(None, None)`` when there are none."""
         return None, None
 
+    def ensemble_run(self, cfg, device=None):
+        """The :class:`~scpviz.ensemble.EnsembleRun` of ``cfg``: its tasks and network on ``device``."""
+        from ..ensemble import EnsembleRun
+
+        cfg = RunConfig.of(cfg)
+        device = get_device(None if device is None else str(device))
+        tasks = self.tasks(cfg, device)
+        return EnsembleRun(self.model(cfg, tasks).to(device), tasks, seed=cfg.seed, method=cfg.method, lam=cfg.lam,
+                           config=cfg.to_dict())
+
     def run_ensemble(self, cfgs, device=None) -> list:
         """Train the runs of ``cfgs`` as one :class:`~scpviz.ensemble.StackedMLP` (:func:`scpviz.ensemble.
         train_ensemble`); one History per config, each what :meth:`run` makes of it (tested).
@@ -401,7 +411,7 @@ class Experiment:
         The configs must share everything but :meth:`ensemble_axes` (``seed``, ``data_seed``, ``method``,
         ``lam``).
         """
-        from ..ensemble import EnsembleRun, train_ensemble
+        from ..ensemble import train_ensemble
         from ..training import HyperParams
 
         cfgs = [RunConfig.of(c) for c in cfgs]
@@ -415,11 +425,7 @@ class Experiment:
             if why:
                 raise ValueError(f"cannot ensemble {c['method']} λ={c['lam']:g}: {why}.")
         device = get_device(None if device is None else str(device))
-        runs = []
-        for c in cfgs:
-            tasks = self.tasks(c, device)
-            runs.append(EnsembleRun(self.model(c, tasks).to(device), tasks, seed=c.seed, method=c.method, lam=c.lam,
-                                    config=c.to_dict()))
+        runs = [self.ensemble_run(c, device) for c in cfgs]
         c = cfgs[0]
         hp = HyperParams(epochs=c.epochs, lr=c.lr, batch_size=c.batch_size, optimizer_reset=c["optimizer_reset"],
                          adam_eps=c.get("adam_eps", 1e-8))

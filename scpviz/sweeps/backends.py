@@ -82,7 +82,7 @@ def ensemble_groups(cfgs, size) -> list:
 
 
 def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=None, progress=True,
-                threads=None, ensemble_size=16) -> list:
+                threads=None, ensemble_size=None) -> list:
     """The History of every config in ``cfgs`` (in order), from the cache or computed on ``backend``.
 
     Parameters
@@ -103,8 +103,9 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         torch threads per run. Default: ``serial`` keeps this process's setting; ``processes`` shares the CPU
         cores out among the workers (at least one each); a Ray task gets one (Ray's own default), and asks Ray for
         ``num_cpus=threads``.
-    ensemble_size : int
-        ``ensemble``: runs per stacked model (memory grows about linearly with it).
+    ensemble_size : int, optional
+        ``ensemble``: runs per stacked model (memory grows about linearly with it). Default: as many as fit in 60 %
+        of the device's free memory (:func:`scpviz.ensemble.ensemble_size`; the sweep says what it chose).
 
     Raises
     ------
@@ -166,6 +167,8 @@ def _run_ensembles(cfgs, todo, device, threads, size, finish, progress):
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
+        if size is None:
+            size = _auto_ensemble_size([cfgs[i] for i in todo], device, progress)
         for idx, why in ensemble_groups([cfgs[i] for i in todo], size):
             chosen = [todo[k] for k in idx]
             if why:
@@ -186,6 +189,23 @@ def _run_ensembles(cfgs, todo, device, threads, size, finish, progress):
                     finish(i, h.to_dict())
     finally:
         torch.set_num_threads(before)
+
+
+def _auto_ensemble_size(cfgs, device, progress):
+    """M from the free memory of ``device`` and the memory of the first stackable run (which it builds), said."""
+    from ..config import get_device
+    from ..ensemble import ensemble_size
+    from ..experiments import get
+
+    stackable = [c for c in cfgs if get(c["experiment"]).ensemble_refusal(c) is None]
+    if not stackable:
+        return 1
+    device = get_device(None if device is None else str(device))
+    run = get(stackable[0]["experiment"]).ensemble_run(stackable[0], device)
+    size, why = ensemble_size(run, len(stackable), device)
+    if progress:
+        tqdm.write(why)
+    return size
 
 
 def _run_processes(cfgs, todo, device, threads, n, finish):

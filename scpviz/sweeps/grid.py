@@ -77,11 +77,11 @@ def make_grid(experiment="permuted_mnist", methods=None, lams=None, seeds=None, 
 
 def sweep(experiment="permuted_mnist", methods=None, lams=None, seeds=None, n_slices=None, cache_dir=None,
           mode=None, device=None, progress=True, backend="serial", workers=None, lams_per_method=None,
-          threads=None, data_root=None, ensemble_size=16, **overrides) -> list:
+          threads=None, data_root=None, ensemble_size=None, **overrides) -> list:
     """Run (or read from the cache) the grid of :func:`make_grid` and return ``[(config, History), ...]``.
 
     ``backend``: ``"serial"``, ``"processes"``, ``"ray"`` or ``"ensemble"`` (:mod:`scpviz.sweeps.backends`;
-    ``ensemble_size`` runs per stacked model); all share the cache in ``cache_dir`` and give the same results for
+    ``ensemble_size`` runs per stacked model, by default as many as fit in memory); all share the cache in ``cache_dir`` and give the same results for
     the same ``threads`` per run (the ensemble: to float rounding).
 
     Examples
