@@ -235,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "share a budget as one stacked model (MLP experiments)")
         s.add_argument("--ensemble-size", type=int, default=None,
                        help="ensemble: runs per stacked model (default: as many as fit in 60%% of the device's free "
-                       "memory; the sweep says what it chose)")
+                       "memory; the sweep says what it chose); ray: each task trains an ensemble of this many runs "
+                       "(default: one run a task)")
         s.add_argument("--workers", type=int, default=None, help="parallel runs (processes) / CPUs of a local Ray")
         s.add_argument("--threads", type=int, default=None, help="torch threads per run (default: serial keeps "
                        "torch's; processes share the cores out; Ray: 1 per task)")

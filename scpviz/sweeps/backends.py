@@ -1,6 +1,7 @@
 """Where the runs of a sweep execute: ``serial`` (this process), ``processes`` (a local pool), ``ray``
-(Ray core tasks: this machine, or a cluster) or ``ensemble`` (runs that share a budget trained as one stacked model,
-:mod:`scpviz.ensemble`; a run whose experiment has no stacked form runs alone, and the sweep says so).
+(Ray core tasks: this machine, or a cluster; with ``ensemble_size`` each task an ensemble) or ``ensemble`` (runs that
+share a budget trained as one stacked model, :mod:`scpviz.ensemble`; a run whose experiment has no stacked form runs
+alone, and the sweep says so).
 
 Every backend goes through the same content-addressed cache (:mod:`scpviz.sweeps.cache`): the *driver* reads
 the entries that exist, sends only the missing runs out, and writes each entry as soon as its run comes back —
@@ -27,7 +28,7 @@ from tqdm.auto import tqdm
 from ..training import History
 from .cache import read_entry, write_entry
 
-__all__ = ["BACKENDS", "SweepWarning", "run_configs", "execute", "ensemble_groups"]
+__all__ = ["BACKENDS", "SweepWarning", "run_configs", "execute", "execute_ensemble", "ensemble_groups"]
 
 BACKENDS = ("serial", "processes", "ray", "ensemble")
 
@@ -106,6 +107,8 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
     ensemble_size : int, optional
         ``ensemble``: runs per stacked model (memory grows about linearly with it). Default: as many as fit in 60 %
         of the device's free memory (:func:`scpviz.ensemble.ensemble_size`; the sweep says what it chose).
+        ``ray``: given, each Ray task trains an ensemble of at most this many runs (one GPU with ``device="cuda"``);
+        None, each task trains one run.
 
     Raises
     ------
@@ -148,7 +151,7 @@ def run_configs(cfgs, cache_dir=None, device=None, backend="serial", workers=Non
         elif backend == "ensemble":
             _run_ensembles(cfgs, todo, device, threads, ensemble_size, finish, progress)
         else:
-            _run_ray(cfgs, todo, device, threads, workers, finish)
+            _run_ray(cfgs, todo, device, threads, workers, finish, ensemble_size)
     finally:
         bar.close()
     if failures:
@@ -222,33 +225,75 @@ def _run_processes(cfgs, todo, device, threads, n, finish):
             raise
 
 
-def _run_ray(cfgs, todo, device, threads, workers, finish):
+def _connect_ray(workers):
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    if not address:
+        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        return
+    try:
+        ray.init()  # the cluster RAY_ADDRESS names
+    except ConnectionError as exc:
+        raise ConnectionError(
+            f"could not connect to the Ray cluster at RAY_ADDRESS={address!r}: {exc}. Check that its head runs "
+            "(ray start --head) and that this machine reaches the address; a ray://HOST:10001 address needs the "
+            "Ray Client (pip install 'scpviz[ray]' installs it), and a cluster with token authentication needs "
+            "RAY_AUTH_MODE=token here and its token (ray get-auth-token on the head; RAY_AUTH_TOKEN or "
+            "~/.ray/auth_token).") from exc
+
+
+def execute_ensemble(cfgs, device=None, threads=None) -> list:
+    """Train the runs of ``cfgs`` (one stackable group) as one ensemble with ``threads`` torch threads and return
+    their Histories as plain dicts — what a Ray task sends back."""
+    from ..experiments import get
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return [h.to_dict() for h in get(cfgs[0]["experiment"]).run_ensemble(cfgs, device=device)]
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_ray(cfgs, todo, device, threads, workers, finish, ensemble_size=None):
     try:
         import ray
     except ImportError:
         raise ImportError("backend='ray' needs Ray: pip install 'scpviz[ray]' (or pip install 'ray[default]').") \
             from None
-    if not ray.is_initialized():
-        if os.environ.get("RAY_ADDRESS"):
-            ray.init()  # the cluster RAY_ADDRESS names
-        else:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    _connect_ray(workers)
     gpus = 1 if device is not None and str(device).startswith("cuda") else 0
     env = {k: os.environ[k] for k in ("SCPVIZ_DATA",) if os.environ.get(k)}  # where the tasks find the data
     threads = threads or 1
-    remote = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0,
-                        runtime_env={"env_vars": env} if env else None)(execute)
-    refs = {remote.remote(cfgs[i], device, threads): i for i in todo}
+    options = dict(num_cpus=threads, num_gpus=gpus, max_retries=0, runtime_env={"env_vars": env} if env else None)
+    # a task is one run, or with ensemble_size one stacked ensemble (on one GPU with --device cuda)
+    groups = [([i], None) for i in range(len(todo))] if ensemble_size is None else \
+        ensemble_groups([cfgs[i] for i in todo], ensemble_size)
+    one, many = ray.remote(**options)(execute), ray.remote(**options)(execute_ensemble)
+    refs = {}
+    for idx, why in groups:
+        chosen = [todo[k] for k in idx]
+        if ensemble_size is None or why:
+            refs[one.remote(cfgs[chosen[0]], device, threads)] = chosen
+        else:
+            refs[many.remote([cfgs[i] for i in chosen], device, threads)] = chosen
     pending = list(refs)
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
+            chosen = refs[ready[0]]
             try:
                 result = ray.get(ready[0])
             except ray.exceptions.RayTaskError as exc:  # the run's own exception, re-raised as its type
-                finish(refs[ready[0]], error=exc.as_instanceof_cause())
+                for i in chosen:
+                    finish(i, error=exc.as_instanceof_cause())
             else:
-                finish(refs[ready[0]], result)
+                for i, r in zip(chosen, result if isinstance(result, list) else [result]):
+                    finish(i, r)
     except BaseException:  # an interrupt
         for ref in pending:
             ray.cancel(ref, force=True)
