@@ -18,6 +18,7 @@ exactly when both use the same ``threads`` (tested), and to float rounding other
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing as mp
 import os
 import warnings
@@ -205,6 +206,8 @@ def _auto_ensemble_size(cfgs, device, progress):
         return 1
     device = get_device(None if device is None else str(device))
     run = get(stackable[0]["experiment"]).ensemble_run(stackable[0], device)
+    if any(c["method"] == "scp" for c in stackable):   # SCP's importance keeps the most per run: size for it
+        run = dataclasses.replace(run, method="scp")
     size, why = ensemble_size(run, len(stackable), device)
     if progress:
         tqdm.write(why)
