@@ -14,7 +14,7 @@ from scpviz.models import MLP
 PROBE = pathlib.Path(__file__).with_name("memory_probe.py")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB on Linux only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 @pytest.mark.parametrize("M,n,method", [(2, 2000, "scp"), (5, 2000, "scp"), (3, 2000, "ewc")])
 def test_the_estimate_bounds_the_measured_peak(M, n, method):
     """A fresh process's peak resident memory while it builds and trains M runs (the paper's MLP) stays under the
