@@ -2,14 +2,16 @@
 
 A run of an ensemble holds, beyond its share of the stacked network:
 
-* its tasks (every split, as the experiment made them) and the stacked copies the trainer makes — up to three of
-  a task's training inputs (the stack's, the next task's while it is made, the importances') and the held-out
-  inputs of every task;
+* its tasks (every split, as the experiment made them; lazy permuted tasks share one copy of the images) and the
+  stacked copies the trainer makes — up to three of a task's training inputs (the stack's, the next task's while it
+  is made, the importances'), the held-out inputs of every task (of lazy tasks: once) and, for lazy tasks, the
+  unpermuted training images;
 * eight copies of its parameters: the weights, their gradient, Adam's two moments, the importance and θ*, the new
   importance and the importances' detached copy of the weights;
 * the layer outputs of an evaluation batch (two numbers per unit and input);
-* for SCP's importance, its network's layer outputs, activations and their derivatives on a task's training inputs
-  (three numbers per unit and sample).
+* for SCP's importance, V = min(K, L) copies of its weights or its network's layer outputs, activations and their
+  derivatives on a task's training inputs (three numbers per unit and sample), whichever is less (as
+  :func:`~scpviz.ensemble.stacked_importance` chooses).
 
 The whole stack adds :data:`FIXED` bytes and twice ``max_memory`` (the importances' chunks: autograd's graph and
 gradients for EWC and MAS, two δ tensors for SCP). :func:`ensemble_size` divides a fraction of the free memory by
@@ -33,7 +35,7 @@ def _nbytes(t) -> int:
     return 0 if t is None else t.numel() * t.element_size()
 
 
-def run_bytes(run, *, eval_batch_size: int = 2000, dtype=None) -> int:
+def run_bytes(run, *, eval_batch_size: int = 2000, n_slices: int = 100, dtype=None) -> int:
     """Bytes one run adds to an ensemble (see the module's text for what is counted).
 
     Parameters
@@ -42,6 +44,8 @@ def run_bytes(run, *, eval_batch_size: int = 2000, dtype=None) -> int:
         A run of the budget (its model and tasks, as the experiment makes them).
     eval_batch_size : int
         Inputs per run and forward pass when scoring (:func:`~scpviz.ensemble.train_ensemble`'s).
+    n_slices : int
+        SCP's L (its V = min(K, L) vectors set what its importance keeps).
     dtype : torch.dtype, optional
         The stack's dtype (default: the model's); the inputs are stacked in it.
 
@@ -58,15 +62,21 @@ def run_bytes(run, *, eval_batch_size: int = 2000, dtype=None) -> int:
     params = list(run.model.parameters())
     dtype = dtype or params[0].dtype
     size = torch.empty((), dtype=dtype).element_size()
-    tasks = sum(_nbytes(getattr(t, f"{k}_{split}")) for t in run.tasks for k in ("x", "y")
-                for split in ("train", "val", "test"))
-    inputs = lambda v: 0 if v is None else v[0].numel() * len(v) * size   # noqa: E731  stacked in the stack's dtype
+    unique = lambda ts: list({id(v): v for v in ts if v is not None}.values())   # noqa: E731  lazy tasks share
+    tasks = sum(_nbytes(v) for v in unique(getattr(t, f"{k}_{split}") for t in run.tasks for k in ("x", "y")
+                                           for split in ("train", "val", "test")))
+    inputs = lambda v: v[0].numel() * len(v) * size   # noqa: E731  stacked in the stack's dtype
     n_train = max(len(t.x_train) for t in run.tasks)
-    stacked = 3 * max(inputs(t.x_train) for t in run.tasks) + sum(inputs(t.x_val) + inputs(t.x_test)
-                                                                   for t in run.tasks)
+    lazy = run.tasks[0].meta.get("lazy_permutation") is not None
+    stacked = (3 * max(inputs(t.x_train) for t in run.tasks)
+               + sum(inputs(v) for v in unique(getattr(t, f"x_{s}") for t in run.tasks for s in ("val", "test")))
+               + (sum(inputs(v) for v in unique(t.x_train for t in run.tasks)) if lazy else 0))
     weights = sum(p.numel() for p in params) * size
     units = sum(m.out_features for m in run.model.modules() if isinstance(m, torch.nn.Linear))
-    scp = 3 * n_train * units * size if run.method == "scp" else 0
+    outputs = [m.out_features for m in run.model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    n_weights = sum(p.numel() for p in params)
+    # SCP keeps V copies of the weights or every layer's outputs on the task, whichever is less (stacked_importance)
+    scp = min(min(outputs, n_slices) * n_weights, 3 * n_train * units) * size if run.method == "scp" else 0
     return tasks + stacked + 8 * weights + 2 * eval_batch_size * units * size + scp
 
 
@@ -95,7 +105,7 @@ def free_bytes(device) -> int:
 
 
 def ensemble_size(run, n_runs: int, device, *, fraction: float = 0.6, max_memory: int = 2 ** 30,
-                  free: int | None = None) -> tuple:
+                  free: int | None = None, n_slices: int = 100) -> tuple:
     """How many runs like ``run`` to stack: ``(M, message)``, M between 1 and ``n_runs``.
 
     Parameters
@@ -111,6 +121,8 @@ def ensemble_size(run, n_runs: int, device, *, fraction: float = 0.6, max_memory
         The importances' working memory; :func:`stack_overhead` is taken off first.
     free : int, optional
         Free bytes (default: :func:`free_bytes` of ``device``).
+    n_slices : int
+        SCP's L (:func:`run_bytes`).
 
     Returns
     -------
@@ -131,7 +143,7 @@ def ensemble_size(run, n_runs: int, device, *, fraction: float = 0.6, max_memory
         raise ValueError(f"fraction={fraction!r} must be in (0, 1]: the share of the free memory to use.")
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
         raise ValueError(f"n_runs={n_runs!r} must be a positive integer.")
-    per_run = run_bytes(run)
+    per_run = run_bytes(run, n_slices=n_slices)
     free = free_bytes(device) if free is None else int(free)
     fits = int((fraction * free - stack_overhead(max_memory)) // per_run)
     M = max(1, min(n_runs, fits))

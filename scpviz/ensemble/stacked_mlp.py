@@ -211,7 +211,7 @@ def stacked_rule(method: str) -> str:
 
 
 def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=False, seed=None, seeds=None,
-                       max_memory=2 ** 30):
+                       max_memory=2 ** 30, scp_by="auto"):
     r"""The importance of every run of ``stack`` at its current parameters: F, Ω or Γ per run, batched.
 
     Parameters
@@ -233,6 +233,10 @@ def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=Fal
     max_memory : int
         Bytes for the working tensors beyond the inputs: EWC and MAS take the samples, SCP the vectors r_v, in
         chunks that fit (the result does not depend on it beyond float rounding).
+    scp_by : {"auto", "samples", "vectors"}
+        SCP: sum r_vᵀ J̄ over chunks of samples (keeps V = min(K, L) copies of the weights) or take every sample at
+        once and the vectors in chunks (keeps every layer's outputs on all N samples); ``"auto"``: whichever keeps
+        less.
 
     Returns
     -------
@@ -258,7 +262,7 @@ def stacked_importance(stack, x, method, *, slices=None, n_slices=100, exact=Fal
             seeds = [None if seed is None else seed + m for m in range(M)]
         if len(seeds) != M:
             raise ValueError(f"seeds has {len(seeds)} entries for {M} runs: one slice seed per run.")
-        grads = _scp_vector_grads(stack, x, slices, n_slices, exact, seeds, max_memory)
+        grads = _scp_vector_grads(stack, x, slices, n_slices, exact, seeds, max_memory, scp_by)
         return dict(zip(stack.names(), grads))
     f = torch.abs if rule == "mas_abs" else torch.square
     # per sample: the layer outputs z and inputs a, and δ, of every layer (and the graph): ~4 numbers per unit
@@ -291,17 +295,20 @@ def _factorised_sums(stack, x, rule, f):
 
 
 @torch.no_grad()
-def _scp_vector_grads(stack, x, slices, n_slices, exact, seeds, max_memory):
+def _scp_vector_grads(stack, x, slices, n_slices, exact, seeds, max_memory, by="auto"):
     """Γ of every run: Σ_v (r_vᵀ J̄)², r_v the rows of each run's S = Σ_v r_v r_vᵀ (see :mod:`scpviz.importance.scp`).
 
     The gradient of r_v · φ̄ at the last layer's output is r_v ⊙ h'(z_n) / N for sample n (h the output head, the
     identity or a sigmoid); it is carried back through the layers by hand (a product with Wᵀ and the activation's
-    derivative per layer), for every run and a chunk of vectors at once.
+    derivative per layer). ``by="samples"`` sums r_vᵀ J̄ over chunks of samples (it keeps V copies of the weights);
+    ``by="vectors"`` takes every sample at once and the vectors in chunks (it keeps every layer's outputs on all N
+    samples); ``"auto"`` picks the one that keeps less — the samples for permuted MNIST (V = 10), the vectors for
+    the auto-encoders (V = L = 100 > the few thousand images of a digit would cost).
     """
     from ..distances import random_slices
 
-    zs = stack.forward_layers(x)
-    M, N, K = zs[-1].shape
+    M, N = x.shape[:2]
+    K = stack.weights[-1].shape[1]
     if exact:
         R = torch.eye(K, dtype=torch.float64).expand(M, K, K) / math.sqrt(K)
     else:
@@ -311,30 +318,65 @@ def _scp_vector_grads(stack, x, slices, n_slices, exact, seeds, max_memory):
         if slices.ndim != 3 or slices.shape[0] != M or slices.shape[2] != K:
             raise ValueError(f"slices must have shape (runs={M}, L, {K}), got {tuple(slices.shape)}.")
         R = _batched_scp_vectors(slices.to(torch.float64), K)
-    R = R.to(device=x.device, dtype=x.dtype)                                              # (M, V, K)
+    R = R.to(device=x.device, dtype=x.dtype) / N                                          # (M, V, K), r_v / N
     V = R.shape[1]
-    acts = [x] + [stack.activation(z) for z in zs[:-1]]
-    grads_act = [stack.activation_grad(z) for z in zs[:-1]]
-    head = None if stack.head is None else (lambda s: s * (1 - s))(torch.sigmoid(zs[-1]))   # h'(z), (M, N, K)
-    gw = [torch.zeros_like(w) for w in stack.weights]
-    gb = [torch.zeros_like(b) for b in stack.biases]
-    # two (M, chunk, N, width) tensors live at once: the δ of a layer and of the one below
-    chunk = max(1, min(V, max_memory // (2 * M * N * max(stack.widths) * x.element_size())))
-    for v0 in range(0, V, chunk):
-        r = R[:, v0:v0 + chunk] / N
-        delta = r.unsqueeze(2) * head.unsqueeze(1) if head is not None else r.unsqueeze(2).expand(-1, -1, N, -1)
-        for i in range(len(zs) - 1, -1, -1):                                               # layers, last to first
-            # Σ_v (r_vᵀ J̄)² for the weight: one batched matmul over the runs per vector r_v — 1.5x faster on a CPU
-            # than one einsum over all vectors, which materialises (M, V, out, in)
-            for v in range(delta.shape[1]):
-                gw[i] += torch.bmm(delta[:, v].transpose(1, 2), acts[i]).square()
-            if gb:
-                gb[i] += delta.sum(2).square().sum(1)
-            if i > 0:
-                delta = (delta @ stack.weights[i].unsqueeze(1)) * grads_act[i - 1].unsqueeze(1)
+    if by == "auto":
+        n_params = sum(p[0].numel() for p in stack.stacked_parameters())
+        by = "samples" if V * n_params < 3 * N * sum(stack.widths) else "vectors"
+    if by not in ("samples", "vectors"):
+        raise ValueError(f"scp_by={by!r} must be 'auto', 'samples' or 'vectors'.")
+    size = x.element_size()
+    if by == "samples":
+        # per sample: δ of two layers for every vector, and the layer outputs, activations and their derivatives
+        chunk = max(1, min(N, max_memory // (M * (2 * V * max(stack.widths) + 3 * sum(stack.widths)) * size)))
+        sums_w = [torch.zeros((M, V) + w.shape[1:], dtype=w.dtype, device=w.device) for w in stack.weights]
+        sums_b = [torch.zeros((M, V) + b.shape[1:], dtype=b.dtype, device=b.device) for b in stack.biases]
+        for n0 in range(0, N, chunk):
+            for i, delta, act in _backward(stack, x[:, n0:n0 + chunk], R):
+                for v in range(V):      # Σ_n δ_{v,n} a_nᵀ, one batched matmul over the runs per vector
+                    sums_w[i][:, v] += torch.bmm(delta[:, v].transpose(1, 2), act)
+                if sums_b:
+                    sums_b[i] += delta.sum(2)
+        gw = [t.square().sum(1) for t in sums_w]
+        gb = [t.square().sum(1) for t in sums_b]
+    else:
+        # two (M, chunk, N, width) tensors live at once: the δ of a layer and of the one below
+        chunk = max(1, min(V, max_memory // (2 * M * N * max(stack.widths) * size)))
+        gw = [torch.zeros_like(w) for w in stack.weights]
+        gb = [torch.zeros_like(b) for b in stack.biases]
+        terms = _layer_terms(stack, x)
+        for v0 in range(0, V, chunk):
+            for i, delta, act in _backward(stack, x, R[:, v0:v0 + chunk], terms):
+                # Σ_v (r_vᵀ J̄)² for the weight: one batched matmul over the runs per vector r_v — 1.5x faster on a
+                # CPU than one einsum over all vectors, which materialises (M, V, out, in)
+                for v in range(delta.shape[1]):
+                    gw[i] += torch.bmm(delta[:, v].transpose(1, 2), act).square()
+                if gb:
+                    gb[i] += delta.sum(2).square().sum(1)
     if not gb:
         return gw
     return [g for pair in zip(gw, gb) for g in pair]
+
+
+def _layer_terms(stack, x):
+    """Each layer's input a, the activation's derivative at each hidden layer, and the head's derivative h'(z)."""
+    zs = stack.forward_layers(x)
+    acts = [x] + [stack.activation(z) for z in zs[:-1]]
+    grads_act = [stack.activation_grad(z) for z in zs[:-1]]
+    head = None if stack.head is None else (lambda s: s * (1 - s))(torch.sigmoid(zs[-1]))   # (M, n, K)
+    return acts, grads_act, head
+
+
+def _backward(stack, x, R, terms=None):
+    """``(layer, δ, a)`` from the last layer to the first: δ (M, V, n, out) the gradient of r_v · φ̄ at the layer's
+    output for each sample of ``x`` and vector of ``R`` (M, V, K), a (M, n, in) the layer's input."""
+    acts, grads_act, head = _layer_terms(stack, x) if terms is None else terms
+    n = x.shape[1]
+    delta = R.unsqueeze(2) * head.unsqueeze(1) if head is not None else R.unsqueeze(2).expand(-1, -1, n, -1)
+    for i in range(len(stack.weights) - 1, -1, -1):
+        yield i, delta, acts[i]
+        if i > 0:
+            delta = (delta @ stack.weights[i].unsqueeze(1)) * grads_act[i - 1].unsqueeze(1)
 
 
 def _batched_scp_vectors(slices, K):

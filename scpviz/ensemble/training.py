@@ -75,15 +75,55 @@ def _check_runs(runs):
             raise ValueError(f"lam={r.lam!r} must be a finite number >= 0.")
 
 
-def _stack_split(runs, t, split, device, dtype):
-    """Task t's ``split`` inputs (M, N, D, flattened) and targets (M, N, or None) of every run, on ``device``."""
-    xs = [getattr(r.tasks[t], f"x_{split}") for r in runs]
-    if xs[0] is None:
-        return None, None
-    x = torch.stack([v.reshape(len(v), -1) for v in xs]).to(device=device, dtype=dtype)
-    ys = [getattr(r.tasks[t], f"y_{split}") for r in runs]
-    y = None if ys[0] is None else torch.stack(ys).to(device)
-    return x, y
+class _StackedSplit:
+    """Task t's ``split`` of every run: inputs (M, N, D) by rows, targets (M, N) or None.
+
+    Tasks of :func:`scpviz.datasets.permuted_mnist_tasks` with ``lazy=True`` hold their run's images unpermuted and
+    the permutation aside: the stack keeps one unpermuted copy per run (one in all when every run holds the same
+    tensor) and permutes the rows it hands out — a batch, or the whole split of the task being trained — so no run
+    keeps a permuted copy of every task.
+    """
+
+    def __init__(self, runs, t, split, device, dtype, stacked=None):
+        tasks = [r.tasks[t] for r in runs]
+        xs = [getattr(task, f"x_{split}") for task in tasks]
+        self.empty = xs[0] is None
+        if self.empty:
+            return
+        self.n = len(xs[0])
+        ys = [getattr(task, f"y_{split}") for task in tasks]
+        self.y = None if ys[0] is None else torch.stack(ys).to(device)
+        perms = [task.meta.get("lazy_permutation") for task in tasks]
+        if any(p is None for p in perms) and not all(p is None for p in perms):
+            raise ValueError(f"task {t + 1}: some runs' tasks are lazy (permuted_mnist_tasks(lazy=True)) and others "
+                             "not: make every run's tasks the same way.")
+        flat = lambda v: v.reshape(len(v), -1).to(device=device, dtype=dtype)   # noqa: E731  no copy when it fits
+        self.perm = None if perms[0] is None else torch.stack([p.to(device) for p in perms])     # (M, D)
+        self.shared = self.perm is not None and all(x is xs[0] for x in xs)
+        if self.shared:
+            self.x = flat(xs[0])                                                                # (N, D)
+            return
+        # lazy tasks of a run share one tensor: stacked once for all its tasks (``stacked``: id → stack)
+        key = tuple(id(v) for v in xs)
+        if stacked is not None and self.perm is not None and key in stacked:
+            self.x = stacked[key][1]
+        else:
+            self.x = torch.stack([flat(v) for v in xs])                                         # (M, N, D)
+            if stacked is not None and self.perm is not None:
+                stacked[key] = (xs, self.x)         # xs kept alive with it, so that their ids stay theirs
+
+    def rows(self, i, j):
+        """Inputs of rows i … j−1 of every run, (M, j − i, D)."""
+        if self.perm is None:
+            return self.x[:, i:j]
+        if self.shared:
+            return self.x[i:j][:, self.perm].transpose(0, 1)
+        block = self.x[:, i:j]
+        return torch.gather(block, 2, self.perm.unsqueeze(1).expand(-1, block.shape[1], -1))
+
+    def inputs(self):
+        """Every row of every run, (M, N, D) (a view when the tasks are not lazy)."""
+        return self.rows(0, self.n)
 
 
 def _per_run(fn, out, x, y):
@@ -101,14 +141,15 @@ def _run_losses(obj, out, x, y):
 
 
 @torch.no_grad()
-def _score(stack, obj, x, y, batch_size):
-    """Per run, the objective's mean metric on (x[m], y[m]) — a (M,) float64 tensor; ``batch_size`` inputs per run
-    and forward pass, each batch's sum taken in the model's dtype as :func:`scpviz.training.evaluate` does."""
-    total = torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
-    for i in range(0, x.shape[1], batch_size):
-        xb, yb = x[:, i:i + batch_size], None if y is None else y[:, i:i + batch_size]
+def _score(stack, obj, split, batch_size):
+    """Per run, the objective's mean metric on its ``split`` (a :class:`_StackedSplit`) — a (M,) float64 tensor;
+    ``batch_size`` inputs per run and forward pass, each batch's sum taken in the model's dtype as
+    :func:`scpviz.training.evaluate` does."""
+    total = torch.zeros(stack.n_runs, device=stack.weights[0].device, dtype=torch.float64)
+    for i in range(0, split.n, batch_size):
+        xb, yb = split.rows(i, i + batch_size), None if split.y is None else split.y[:, i:i + batch_size]
         total += _per_run(obj.score, stack(xb), xb, yb).sum(1)
-    return total / x.shape[1]
+    return total / split.n
 
 
 class _StackedConsolidation:
@@ -225,9 +266,10 @@ def train_ensemble(runs, *, hparams=None, objective="classification", alpha=0.75
                              metric_unit=metric.unit,
                              timings={"train": 0.0, "importance": 0.0, "evaluate": 0.0}))
     rows = torch.arange(M, device=device).unsqueeze(1)
-    held_out = {}
+    held_out, stacked = {}, {}
     for t in range(T):
-        x, y = _stack_split(runs, t, "train", device, dtype)
+        train = _StackedSplit(runs, t, "train", device, dtype, stacked)
+        x, y = train.inputs(), train.y     # the task being trained, permuted once for the whole task
         n = x.shape[1]
         use_penalty = cons.active
         opt = None
@@ -263,9 +305,9 @@ def train_ensemble(runs, *, hparams=None, objective="classification", alpha=0.75
             for j in range(t + 1):
                 for split, out in (("test", test), ("val", val)):
                     if (j, split) not in held_out:      # stacked once per task and split, then reused
-                        held_out[(j, split)] = _stack_split(runs, j, split, device, dtype)
-                    xe, ye = held_out[(j, split)]
-                    out.append(None if xe is None else _score(stack, obj, xe, ye, eval_batch_size).tolist())
+                        held_out[(j, split)] = _StackedSplit(runs, j, split, device, dtype, stacked)
+                    part = held_out[(j, split)]
+                    out.append(None if part.empty else _score(stack, obj, part, eval_batch_size).tolist())
             evaluate_s = time.perf_counter() - t0
             for m, h in enumerate(hists):
                 h.timings["train"] += seconds / M

@@ -394,13 +394,18 @@ class Experiment:
         runs, for every run of an ensemble at once; ``(None, None)`` when there are none."""
         return None, None
 
+    def ensemble_tasks(self, cfg, device):
+        """The tasks of ``cfg`` as the ensemble trainer reads them (default: :meth:`tasks`; an experiment may keep
+        them in a lazier form the trainer expands, see :func:`scpviz.datasets.permuted_mnist_tasks`)."""
+        return self.tasks(cfg, device)
+
     def ensemble_run(self, cfg, device=None):
         """The :class:`~scpviz.ensemble.EnsembleRun` of ``cfg``: its tasks and network on ``device``."""
         from ..ensemble import EnsembleRun
 
         cfg = RunConfig.of(cfg)
         device = get_device(None if device is None else str(device))
-        tasks = self.tasks(cfg, device)
+        tasks = self.ensemble_tasks(cfg, device)
         return EnsembleRun(self.model(cfg, tasks).to(device), tasks, seed=cfg.seed, method=cfg.method, lam=cfg.lam,
                            config=cfg.to_dict())
 

@@ -208,7 +208,7 @@ def _auto_ensemble_size(cfgs, device, progress):
     run = get(stackable[0]["experiment"]).ensemble_run(stackable[0], device)
     if any(c["method"] == "scp" for c in stackable):   # SCP's importance keeps the most per run: size for it
         run = dataclasses.replace(run, method="scp")
-    size, why = ensemble_size(run, len(stackable), device)
+    size, why = ensemble_size(run, len(stackable), device, n_slices=max(int(c["n_slices"]) for c in stackable))
     if progress:
         tqdm.write(why)
     return size

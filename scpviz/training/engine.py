@@ -319,6 +319,9 @@ def _epochs(model, task, obj, hp: HyperParams, consolidation, generator, *, opti
 def _check_has_training_data(task):
     if len(task.x_train) == 0:
         raise ValueError(f"task {task.name!r} has no training data.")
+    if task.meta.get("lazy_permutation") is not None:
+        raise ValueError(f"task {task.name!r} holds its images unpermuted (permuted_mnist_tasks(lazy=True), which "
+                         "only the ensemble trainer reads): make the tasks with lazy=False.")
 
 
 def _check_fits(model, task):

@@ -46,11 +46,12 @@ def test_fisher_and_mas_of_every_run_equal_the_single_run_rules(runs, method):
             assert torch.allclose(got[name][m], w, rtol=1e-10, atol=1e-14), (method, m, name)
 
 
+@pytest.mark.parametrize("by", ["samples", "vectors"])
 @pytest.mark.parametrize("L", [4, 20])      # fewer and more slices than the K = 3 outputs
-def test_scp_of_every_run_equals_algorithm_1(runs, L):
+def test_scp_of_every_run_equals_algorithm_1(runs, L, by):
     nets, stack, x = runs
     slices = torch.stack([random_slices(L, C, seed=10 + m) for m in range(M)]).double()
-    got = stacked_importance(stack, x, "scp", slices=slices)
+    got = stacked_importance(stack, x, "scp", slices=slices, scp_by=by, max_memory=4096)   # small chunks
     for m in range(M):
         want = scp_importance(nets[m], x[m], slices=slices[m])
         for name, w in want.items():
@@ -94,7 +95,8 @@ def test_auto_encoder_stacks_run_for_run(options, method, L):
     assert torch.allclose(stack.run_model(2)(x[2]), out[2], atol=1e-12)
     if method == "scp":
         slices = torch.stack([random_slices(L, D, seed=m) for m in range(M)]).double()
-        got = stacked_importance(stack, x, "scp", slices=slices, max_memory=4096)     # forces one vector a chunk
+        got = stacked_importance(stack, x, "scp", slices=slices, max_memory=4096,          # small chunks
+                                 scp_by="samples" if L == 4 else "vectors")
     else:
         got = stacked_importance(stack, x, method, max_memory=4096)                   # forces small sample chunks
     for m in range(M):
@@ -112,5 +114,7 @@ def test_only_chains_of_linear_layers_stack():
         StackedMLP([AutoEncoder(D, (7,), 3), MLP(D, (7,), 3)])
     with pytest.raises(ValueError, match="one activation, output and bias"):
         StackedMLP([AutoEncoder(D, (7,), 3), AutoEncoder(D, (7,), 3, activation="leaky_relu")])
+    with pytest.raises(ValueError, match="scp_by='slices' must be"):
+        stacked_importance(StackedMLP([MLP(D, H, C)]), torch.randn(1, 5, D), "scp", scp_by="slices")
     with pytest.raises(ValueError, match="max_memory"):
         stacked_importance(StackedMLP([MLP(D, H, C)]), torch.randn(1, 5, D), "mas", max_memory=0)

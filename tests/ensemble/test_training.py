@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from scpviz.consolidation import Consolidation
-from scpviz.datasets import Task
+from scpviz.datasets import Task, load_dataset, permuted_mnist_tasks
 from scpviz.ensemble import EnsembleRun, train_ensemble
 from scpviz.models import MLP, AutoEncoder
 from scpviz.training import RECONSTRUCTION_LOSSES, HyperParams, reconstruction_objective, train_sequence
@@ -131,3 +131,46 @@ def test_auto_encoder_runs_of_an_ensemble_are_the_runs_alone(options, loss):
         for p, q in zip(r.model.parameters(), alone.model.parameters()):
             assert torch.allclose(p, q, rtol=1e-10, atol=1e-12), (method, seed)
         assert want.points[-1]["penalty"] > 0 or method == "none"
+
+
+def _lazy_pair(seed, data, **kw):
+    """One run's permuted tasks, materialized and lazy (the images once, the permutation applied by the trainer)."""
+    return [permuted_mnist_tasks(data, n_tasks=T, seed=seed, n_train=60, n_val=12, n_test=20, subset_seed=seed,
+                                 lazy=lazy, **kw) for lazy in (False, True)]
+
+
+def test_lazy_permuted_tasks_train_as_the_materialized_ones():
+    """Lazy tasks (one copy of a run's images; every batch permuted as it is read) give the same Histories and
+    weights, with each run its own images (gathered per run) and with all runs on one tensor (indexed once)."""
+    data = load_dataset("digits")
+    pairs = [_lazy_pair(s, data) for s in range(3)]
+    # run 1's permutations on run 0's very tensors, lazy and materialized
+    lazy_on_0 = [dataclasses.replace(t, meta=dict(t.meta, lazy_permutation=q.meta["lazy_permutation"]))
+                 for t, q in zip(pairs[0][1], pairs[1][1])]
+    eager_on_0 = [dataclasses.replace(t, x_train=t.x_train[:, p], x_val=t.x_val[:, p], x_test=t.x_test[:, p],
+                                      meta={}) for t, p in ((t, t.meta["lazy_permutation"]) for t in lazy_on_0)]
+    specs = [("none", 0.0, 0), ("ewc", 3.0, 1), ("scp", 50.0, 2)]
+
+    def train(runs_tasks):
+        runs = [EnsembleRun(MLP(784, (9,), 10, seed=seed).double(), tasks, seed=seed, method=method, lam=lam)
+                for (method, lam, seed), tasks in zip(specs, runs_tasks)]
+        return runs, train_ensemble(runs, hparams=HP, n_slices=20)
+
+    for eager, lazy in (([p[0] for p in pairs], [p[1] for p in pairs]),
+                        ([pairs[0][0], eager_on_0], [pairs[0][1], lazy_on_0])):
+        (eager_runs, want), (lazy_runs, got) = train(eager), train(lazy)
+        for a, b in zip(got, want):
+            _same(a, b, tol=1e-12)
+        for r, q in zip(lazy_runs, eager_runs):
+            assert all(torch.allclose(p, w, rtol=1e-12, atol=1e-14) for p, w in zip(r.model.parameters(),
+                                                                                    q.model.parameters()))
+
+
+def test_only_the_ensemble_reads_lazy_tasks():
+    data = load_dataset("digits")
+    eager, lazy = _lazy_pair(0, data)
+    assert all(t.x_train is lazy[0].x_train for t in lazy)                   # one copy of the images
+    p = lazy[1].meta["lazy_permutation"]
+    assert torch.equal(lazy[1].x_train[:, p], eager[1].x_train) and torch.equal(lazy[1].x_test[:, p], eager[1].x_test)
+    with pytest.raises(ValueError, match="unpermuted .*lazy=False"):
+        train_sequence(MLP(784, (9,), 10), lazy, hparams=HP, progress=False)
