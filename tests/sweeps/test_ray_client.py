@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -35,18 +36,31 @@ def _wait_for(port, timeout=180):
     raise TimeoutError(f"the Ray Client server did not open port {port} in {timeout} s")
 
 
+def _need_ray_client():
+    """The `ray` command, or a skip (a failure in CI, which installs scpviz[ray] and so ray[client])."""
+    ray_cli = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
+    try:
+        import grpc  # noqa: F401  (the Ray Client's transport: ray[client])
+        import ray  # noqa: F401
+    except ImportError:
+        ray_cli = None
+    if ray_cli is None:
+        if os.environ.get("SCPVIZ_CI"):
+            pytest.fail("CI installs scpviz[ray] (ray[client]); it is missing, so the Ray Client path would go "
+                        "untested.")
+        pytest.skip("needs scpviz[ray] (ray[client])")
+    return ray_cli
+
+
 @pytest.fixture(scope="module")
 def ray_head():
     """A head on localhost in its own session (stopped with it afterwards, not with `ray stop`, which would stop
     every Ray on the machine); token authentication with a token of its own."""
-    if os.environ.get("SCPVIZ_CI") and shutil.which("ray") is None:
-        pytest.fail("CI installs scpviz[ray]; Ray is missing, so the Ray Client path would go untested.")
-    pytest.importorskip("ray")
-    pytest.importorskip("grpc", reason="the Ray Client needs ray[client]")
+    ray_cli = _need_ray_client()
     gcs, client = _free_port(), _free_port()
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")    # short: Ray's socket paths live under it
     env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    head = subprocess.Popen(["ray", "start", "--head", "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
                              "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
                              f"--temp-dir={temp}"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -66,7 +80,7 @@ def ray_head():
 def _sweep_through(ray_head, cache, *extra):
     """The README's command from outside the cluster: `python -m scpviz sweep ... --backend ray` with RAY_ADDRESS,
     RAY_AUTH_MODE and RAY_AUTH_TOKEN set (a fresh process, as a user's shell)."""
-    args = ["python", "-m", "scpviz", "sweep", "permuted_mnist", "--mode", "quick", "--methods", "none", "scp",
+    args = [sys.executable, "-m", "scpviz", "sweep", "permuted_mnist", "--mode", "quick", "--methods", "none", "scp",
             "--lams", "10", "--seeds", "0", "1", "--tasks", "2", "--epochs", "1", "--train", "120", "--val", "30",
             "--test", "60", "--hidden", "16", "--slices", "5", "--dataset", "digits", "--threads", "1",
             "--backend", "ray", "--cache", str(cache), *extra]
@@ -91,8 +105,9 @@ def test_sweeps_reach_a_cluster_through_the_ray_client(ray_head, tmp_path):
 
 
 def test_an_unreachable_cluster_says_what_to_check(monkeypatch):
-    ray = pytest.importorskip("ray")
-    pytest.importorskip("grpc", reason="the Ray Client needs ray[client]")
+    _need_ray_client()
+    import ray
+
     if ray.is_initialized():
         ray.shutdown()
     monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{_free_port()}")
