@@ -52,8 +52,11 @@ SHIPPED = (
     ("mnist_svhn_mnist_m_none_teach", "MNIST → MNIST-M, one run without consolidation (stand-in check)", "current"),
     ("mnist_svhn_printed_digits_none_teach", "MNIST → printed digits, one run without consolidation (stand-in check)",
      "current"),
+    ("cifar100_superclasses_cpu_v04", "CIFAR-100 super-classes' stand-in (shapes with parts): the λ grid",
+     "current"),
     ("cifar100_superclasses_cpu", "CIFAR-100 super-classes' first stand-in: the λ grid",
-     "made on the first stand-in (synthetic super-classes, 4 epochs per task), before version 0.4"),
+     "superseded by cifar100_superclasses_cpu_v04: made on the first stand-in (synthetic super-classes, 4 epochs "
+     "per task), where nothing learned on one task helped with the next"),
     ("cifar100_superclasses_shape_superclasses_none_teach",
      "CIFAR-100 super-classes' stand-in (shapes with parts), one run without consolidation", "current"),
     ("synthia_segmentation_cpu", "Segmentation, summer → winter (stand-in): the λ grid, old split",
@@ -62,7 +65,7 @@ SHIPPED = (
     ("synthia_segmentation_cpu_v04", "Segmentation, summer → winter (stand-in): the λ grid", "current"),
 )
 # the grids of README's one-screen summary: the current λ grid (or seeds at the chosen λ) of each experiment
-SUMMARY = ("permuted_mnist_cpu_10seeds", "autoencoders_h100", "mnist_svhn_cpu_v04", "cifar100_superclasses_cpu",
+SUMMARY = ("permuted_mnist_cpu_10seeds", "autoencoders_h100", "mnist_svhn_cpu_v04", "cifar100_superclasses_cpu_v04",
            "synthia_segmentation_cpu_v04")
 _SUMMARY_METHODS = (("none", "none"), ("ewc", "online-EWC"), ("mas", "MAS (eq 7)"), ("mas_abs", "MAS (\\|∇\\|)"),
                     ("scp", "SCP"))
